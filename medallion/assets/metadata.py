@@ -1,0 +1,24 @@
+"""Materialization metadata: what the Dagster UI shows for every table."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+
+from medallion.zones.tables import TableDescription, markdown_table
+
+
+def table_metadata(description: TableDescription, started: float) -> dict[str, dg.MetadataValue | object]:
+    """Row count, schema, a markdown preview (PII masked) and the duration of the step."""
+    return {
+        "dagster/row_count": dg.MetadataValue.int(description.row_count),
+        "dagster/table_name": dg.MetadataValue.text(description.table),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, kind) for name, kind in description.columns]
+        ),
+        "preview": dg.MetadataValue.md(
+            markdown_table([name for name, _ in description.columns], description.preview)
+        ),
+        "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+    }

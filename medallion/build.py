@@ -1,0 +1,53 @@
+"""The factory: data product specs in, one dagster.Definitions out."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from medallion.assets.bronze import build_bronze_asset
+from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
+from medallion.assets.gold import build_gold_asset
+from medallion.assets.silver import build_silver_asset
+from medallion.resources.landing import LandingResource
+from medallion.resources.pseudonymization import PseudonymizationResource
+from medallion.resources.warehouse import WarehouseResource
+from medallion.settings import Settings
+from medallion.spec import ProductSpec, load_specs
+
+PII_KEY_ENV = "MEDALLION_PII_KEY"
+
+
+def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
+    """Every zone asset of one product."""
+    assets = [build_bronze_asset(spec, source) for source in spec.sources]
+    assets += [build_silver_asset(spec, source) for source in spec.sources]
+    assets += [build_gold_asset(spec, name) for name in spec.gold]
+    return assets
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Resources pointing at the settings' paths; the PII key comes from the environment."""
+    if os.environ.get(PII_KEY_ENV):
+        pseudonymization = PseudonymizationResource(key=dg.EnvVar(PII_KEY_ENV))
+    else:
+        pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
+    return {
+        WAREHOUSE: WarehouseResource(database=str(settings.warehouse)),
+        LANDING: LandingResource(root=str(settings.landing)),
+        PSEUDONYMIZATION: pseudonymization,
+    }
+
+
+def build_definitions(
+    specs: list[ProductSpec] | None = None, settings: Settings | None = None
+) -> dg.Definitions:
+    """Turn product specs (by default every product.yaml found) into Definitions."""
+    settings = settings or Settings.from_env()
+    specs = specs if specs is not None else load_specs(settings.product_files())
+    assets = [asset for spec in specs for asset in product_assets(spec)]
+    executor = dg.multiprocess_executor.configured(
+        {"max_concurrent": 2, "tag_concurrency_limits": DUCKDB_CONCURRENCY}
+    )
+    return dg.Definitions(assets=assets, resources=build_resources(settings), executor=executor)

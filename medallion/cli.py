@@ -1,0 +1,134 @@
+"""The `medallion` command: demo, ui and generate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from medallion.settings import Settings
+from medallion.spec import ProductSpec, SpecError, load_specs
+
+
+def _prepare(settings: Settings) -> None:
+    """Run from the project root so dagster.yaml's relative paths land under data/."""
+    settings.data.mkdir(parents=True, exist_ok=True)
+    os.chdir(settings.home)
+    if "DAGSTER_HOME" not in os.environ:
+        has_config = (settings.home / "dagster.yaml").is_file()
+        home = settings.home if has_config else settings.dagster_home
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+
+
+def _select(specs: list[ProductSpec], names: list[str] | None) -> list[ProductSpec]:
+    if not names:
+        return specs
+    known = {spec.name: spec for spec in specs}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown product(s) {unknown}; known: {sorted(known)}")
+    return [known[n] for n in names]
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import dagster as dg
+
+    from medallion.demo import run_demo
+
+    _prepare(settings)
+    specs = _select(load_specs(settings.product_files()), args.product)
+    with dg.DagsterInstance.get() as instance:
+        return run_demo(specs, settings, instance, seed=args.seed)
+
+
+def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.servers import start_group, supervise, warn_if_exposed
+
+    _prepare(settings)
+    warn_if_exposed(args.host, "the Dagster UI")
+    target = ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else ["-m", "medallion.definitions"]
+    command = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), *target]
+    print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops it)")
+    return supervise([start_group(command)])
+
+
+def _parse_days(text: str | None) -> range | None:
+    if not text:
+        return None
+    first, _, last = text.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.generate.defects import DefectOptions
+    from medallion.generate.product import run_generator
+    from medallion.products.churn.generator import DriftOptions
+
+    landing = Path(args.landing) if args.landing else settings.landing
+    drift = DriftOptions(from_day=args.drift_from, strength=args.drift_strength) if args.drift_from is not None else None
+    defects = None
+    if args.defects:
+        kinds = tuple(k.strip() for k in args.defects.split(",") if k.strip())
+        defects = DefectOptions(day=args.defect_day, kinds=kinds, rate=args.defect_rate)
+    for spec in _select(load_specs(settings.product_files()), args.product):
+        rows = run_generator(
+            spec, landing, seed=args.seed, days=args.days, rows=args.rows, drift=drift,
+            defects=defects, deliver_days=_parse_days(args.deliver_days),
+        )
+        total = sum(rows.values())
+        print(f"{spec.name}: {total:,} rows into {landing}: "
+              + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+    return 0
+
+
+def _rows(text: str) -> int:
+    """Sizes like 50000, 1M or 2.5k."""
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
+    number = text[:-1] if factor > 1 else text
+    return int(float(number) * factor)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="medallion", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate sample data if none, materialize every asset, summarize")
+    demo.add_argument("--product", action="append", help="only this product (repeatable)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(run=_cmd_demo)
+
+    ui = commands.add_parser("ui", help="start the Dagster UI; Ctrl-C or SIGTERM stops it and its children")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(run=_cmd_ui)
+
+    generate = commands.add_parser("generate", help="write deterministic landing batches")
+    generate.add_argument("--product", action="append", help="only this product (repeatable)")
+    generate.add_argument("--landing", help="landing folder (default data/landing)")
+    generate.add_argument("--rows", type=_rows, help="rows of the largest source, e.g. 1M")
+    generate.add_argument("--days", type=int, help="days of daily batches")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--drift-from", type=int, help="day index from which drift is injected")
+    generate.add_argument("--drift-strength", type=float, default=1.0)
+    generate.add_argument("--defects", help="comma-separated: nulls,duplicates,out_of_range,malformed,schema_change,canary")
+    generate.add_argument("--defect-day", type=int, default=0)
+    generate.add_argument("--defect-rate", type=float, default=0.02)
+    generate.add_argument("--deliver-days", help="only these day indices, e.g. 0-29 or 30")
+    generate.set_defaults(run=_cmd_generate)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return args.run(args, settings)
+    except SpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

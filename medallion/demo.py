@@ -1,0 +1,84 @@
+"""`medallion demo`: sample data if none, every asset materialized, a summary per zone."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from medallion.build import build_resources, product_assets
+from medallion.generate.product import run_generator
+from medallion.resources.warehouse import connect
+from medallion.settings import Settings
+from medallion.spec import ZONES, ProductSpec
+
+SUMMARY_ZONES = (*ZONES, "quarantine")
+
+
+@dataclass(frozen=True)
+class TableCount:
+    product: str
+    zone: str
+    table: str
+    rows: int
+
+
+def has_landing_data(landing: Path, spec: ProductSpec) -> bool:
+    return any((landing / source).is_dir() and any((landing / source).iterdir()) for source in spec.sources)
+
+
+def materialize_all(
+    specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Materialize every zone asset of the products in process, recorded in `instance`."""
+    assets = [asset for spec in specs for asset in product_assets(spec)]
+    return dg.materialize(
+        assets, resources=build_resources(settings), instance=instance, raise_on_error=False
+    )
+
+
+def zone_counts(con: duckdb.DuckDBPyConnection, specs: list[ProductSpec]) -> list[TableCount]:
+    """Row counts of every table of every zone, for the summary."""
+    counts = []
+    for spec in specs:
+        for zone in SUMMARY_ZONES:
+            tables = con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                "AND NOT starts_with(table_name, '_') ORDER BY table_name",
+                [spec.schema(zone)],
+            ).fetchall()
+            for (table,) in tables:
+                rows = con.execute(f"SELECT count(*) FROM {spec.table(zone, table)}").fetchone()[0]
+                counts.append(TableCount(spec.name, zone, table, int(rows)))
+    return counts
+
+
+def format_summary(counts: list[TableCount]) -> str:
+    """A table of row counts, one line per zone table."""
+    names = [f"{c.product}_{c.zone}.{c.table}" for c in counts]
+    width = max(map(len, names), default=10)
+    lines = [f"{'table':<{width}}  {'rows':>12}", "-" * (width + 14)]
+    lines += [f"{name:<{width}}  {c.rows:>12,}" for name, c in zip(names, counts, strict=True)]
+    return "\n".join(lines)
+
+
+def run_demo(specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42) -> int:
+    """The whole demo; returns a process exit code."""
+    started = time.perf_counter()
+    for spec in specs:
+        if not has_landing_data(settings.landing, spec) and spec.generator:
+            rows = run_generator(spec, settings.landing, seed=seed)
+            print(f"generated sample landing data for {spec.name}: "
+                  + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+    print(f"materializing {sum(len(product_assets(s)) for s in specs)} assets ...")
+    result = materialize_all(specs, settings, instance)
+    with connect(settings.warehouse, read_only=True) as con:
+        print(format_summary(zone_counts(con, specs)))
+    elapsed = time.perf_counter() - started
+    status = "succeeded" if result.success else "FAILED"
+    print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {settings.warehouse}")
+    print("open the UI: `make ui` (or `medallion ui`), then http://127.0.0.1:3000")
+    return 0 if result.success else 1

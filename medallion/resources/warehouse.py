@@ -1,0 +1,67 @@
+"""The DuckDB warehouse: one file holding every zone's tables.
+
+Extends dagster-duckdb's resource so that a connection is closed even when the asset
+body raises (the upstream context manager leaks it, keeping the file locked), and so
+that only lock conflicts are retried, with a bounded backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+LOCK_ERROR_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """True for the error DuckDB raises when another process holds the file."""
+    return any(marker in str(error) for marker in LOCK_ERROR_MARKERS)
+
+
+def connect(
+    database: str | Path,
+    *,
+    read_only: bool = False,
+    config: dict | None = None,
+    lock_timeout_s: float = 120.0,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting with exponential backoff while another process holds it."""
+    if str(database) != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=read_only, config=config or {})
+        except duckdb.IOException as error:
+            if not is_lock_error(error) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+class WarehouseResource(DuckDBResource):
+    """The DuckDB file with every zone of every product, one schema per product and zone."""
+
+    lock_timeout_s: float = Field(
+        default=120.0, description="How long to wait for another writer before failing."
+    )
+
+    @contextmanager
+    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = connect(
+            self.database,
+            read_only=read_only,
+            config=dict(self.connection_config),
+            lock_timeout_s=self.lock_timeout_s,
+        )
+        try:
+            yield conn
+        finally:
+            conn.close()

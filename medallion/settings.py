@@ -1,0 +1,55 @@
+"""Where things live: every path comes from here, overridable by environment variables.
+
+Defaults keep all state under `data/` of the project directory, so a fresh clone works
+as is and tests point everything at a temporary directory by setting MEDALLION_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_PRODUCTS = Path(__file__).parent / "products"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths of one medallion installation."""
+
+    home: Path
+    data: Path
+    warehouse: Path
+    landing: Path
+    products: tuple[Path, ...]
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data / "dagster"
+
+    @property
+    def pii_dev_key(self) -> Path:
+        return self.data / "pii_dev.key"
+
+    def product_files(self) -> list[Path]:
+        """Every product.yaml below the product directories, in a stable order."""
+        files: list[Path] = []
+        for folder in self.products:
+            files.extend(sorted(folder.glob("*/product.yaml")))
+        return files
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read MEDALLION_HOME, MEDALLION_DATA, MEDALLION_WAREHOUSE, MEDALLION_LANDING and
+        MEDALLION_PRODUCTS (extra product folders, separated by ':')."""
+        env = os.environ if environ is None else environ
+        home = Path(env.get("MEDALLION_HOME", os.getcwd())).resolve()
+        data = Path(env.get("MEDALLION_DATA", home / "data")).resolve()
+        extra = [Path(p).resolve() for p in env.get("MEDALLION_PRODUCTS", "").split(":") if p]
+        return cls(
+            home=home,
+            data=data,
+            warehouse=Path(env.get("MEDALLION_WAREHOUSE", data / "warehouse.duckdb")).resolve(),
+            landing=Path(env.get("MEDALLION_LANDING", data / "landing")).resolve(),
+            products=(PACKAGE_PRODUCTS, *extra),
+        )

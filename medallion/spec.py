@@ -1,0 +1,293 @@
+"""The data product spec: one YAML file declares a product, validated here at load time.
+
+A product is declared, not coded. Everything the zones, checks and models need comes
+from this model, so a malformed spec fails before any data is touched, with a message
+naming the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ZONES = ("bronze", "silver", "gold")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+REF = re.compile(r"\{\{\s*(bronze|silver|gold)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+SUPPORTED_TYPE = re.compile(
+    r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT"
+    r"|FLOAT|REAL|DOUBLE|DECIMAL\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\)|VARCHAR|DATE|TIME|TIMESTAMP"
+    r"|TIMESTAMPTZ|UUID)$"
+)
+LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_ingested_at", "_row_number")
+
+
+class SpecError(ValueError):
+    """A product spec that cannot be loaded; the message names file, field and problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_identifier(name: str, what: str) -> str:
+    if not IDENTIFIER.match(name):
+        raise ValueError(
+            f"{what} {name!r} must be lower case letters, digits and underscores, "
+            "starting with a letter"
+        )
+    return name
+
+
+class ColumnSpec(_Strict):
+    """One delivered column: its type in silver, whether it must be present, and its privacy."""
+
+    type: str = "VARCHAR"
+    required: bool = False
+    pii: bool = False
+    sensitive: bool = False
+    clean: str | None = Field(
+        default=None, description="SQL expression over the typed column, applied in silver."
+    )
+    description: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        normalized = value.strip().upper()
+        if not SUPPORTED_TYPE.match(normalized):
+            raise ValueError(
+                f"unsupported type {value!r}; use one of BOOLEAN, INTEGER, BIGINT, DOUBLE, "
+                "DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP, TIMESTAMPTZ, UUID"
+            )
+        return normalized
+
+
+class SourceSpec(_Strict):
+    """A delivered source: landing files of one format, ingested into bronze, conformed in silver."""
+
+    description: str | None = None
+    format: Literal["csv", "parquet", "json"]
+    key: list[str] = Field(min_length=1)
+    version_column: str | None = Field(
+        default=None, description="Column ordering row versions of one key; latest wins."
+    )
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+    derive: dict[str, str] = Field(
+        default_factory=dict,
+        description="New silver columns as SQL over typed raw values, before pseudonymization.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceSpec:
+        for name in self.columns:
+            _check_identifier(name, "column")
+        for name in self.derive:
+            _check_identifier(name, "derived column")
+            if name in self.columns:
+                raise ValueError(f"derived column {name!r} is also a delivered column")
+        missing = [k for k in self.key if k not in self.columns]
+        if missing:
+            raise ValueError(f"key column(s) {missing} are not declared in columns")
+        if self.version_column and self.version_column not in self.columns:
+            raise ValueError(f"version_column {self.version_column!r} is not declared in columns")
+        pii_keys = [k for k in self.key if self.columns[k].pii]
+        if pii_keys:
+            raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
+        return self
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if column.pii]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if column.required]
+
+
+class GoldSpec(_Strict):
+    """A consumer-ready product built by SQL over DuckDB or by a named Polars function."""
+
+    description: str | None = None
+    grain: list[str] = Field(min_length=1)
+    sql: str | None = None
+    sql_file: str | None = None
+    polars: str | None = Field(default=None, description="'package.module:function'")
+    inputs: list[str] = Field(
+        default_factory=list, description="Tables a Polars function reads, as 'zone.name'."
+    )
+
+    @model_validator(mode="after")
+    def _one_transform(self) -> GoldSpec:
+        given = [f for f in ("sql", "sql_file", "polars") if getattr(self, f)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of sql, sql_file or polars (got {given or 'none'})")
+        if self.polars and not re.match(r"^[\w.]+:\w+$", self.polars):
+            raise ValueError(f"polars must be 'package.module:function', got {self.polars!r}")
+        if self.polars and not self.inputs:
+            raise ValueError("a polars transform needs its inputs, e.g. [silver.payments]")
+        if not self.polars and self.inputs:
+            raise ValueError("inputs are only for polars transforms; SQL declares them as refs")
+        for ref in self.inputs:
+            if not re.match(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$", ref):
+                raise ValueError(f"input {ref!r} must be 'zone.name', e.g. 'silver.payments'")
+        return self
+
+
+class ModelSpec(_Strict):
+    """What the model learns from the gold feature table; variants and gates come later."""
+
+    table: str = "customer_features"
+    target: str
+    entity_key: str
+    time_column: str
+    features: list[str] = Field(min_length=1)
+    sensitive: list[str] = Field(default_factory=list)
+
+
+class MonitoringSpec(_Strict):
+    """Drift and performance monitoring settings."""
+
+
+class ProductSpec(_Strict):
+    """A whole data product: sources, gold products, model and monitoring."""
+
+    name: str
+    description: str | None = None
+    owner: str | None = None
+    generator: str | None = Field(default=None, description="'package.module:function'")
+    sources: dict[str, SourceSpec] = Field(min_length=1)
+    gold: dict[str, GoldSpec] = Field(default_factory=dict)
+    model: ModelSpec | None = None
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    path: Path | None = Field(default=None, exclude=True)
+    gold_sql: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_identifier(value, "product name")
+
+    @field_validator("sources", "gold")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for name in value:
+            _check_identifier(name, "name")
+        return value
+
+    def schema(self, zone: str) -> str:
+        """DuckDB schema holding this product's tables of one zone."""
+        return f"{self.name}_{zone}"
+
+    def table(self, zone: str, name: str) -> str:
+        """Fully qualified DuckDB table name, e.g. churn_silver.customers."""
+        return f"{self.schema(zone)}.{name}"
+
+    def gold_inputs(self, name: str) -> list[tuple[str, str]]:
+        """The (zone, name) tables a gold product reads: SQL refs or declared Polars inputs."""
+        gold = self.gold[name]
+        if gold.polars:
+            return [tuple(ref.split(".", 1)) for ref in gold.inputs]  # type: ignore[misc]
+        found = [(m.group(1), m.group(2)) for m in REF.finditer(self.gold_sql[name])]
+        return list(dict.fromkeys(found))
+
+    def render_sql(self, name: str) -> str:
+        """The gold SQL with each {{ zone.name }} ref replaced by its qualified table."""
+        return REF.sub(lambda m: self.table(m.group(1), m.group(2)), self.gold_sql[name])
+
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid data product spec ({error.error_count()} problem(s))"]
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {where}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_gold_sql(spec: ProductSpec, path: Path) -> dict[str, str]:
+    sql: dict[str, str] = {}
+    for name, gold in spec.gold.items():
+        if gold.sql_file:
+            sql_path = path.parent / gold.sql_file
+            if not sql_path.is_file():
+                raise SpecError(f"{path}: gold.{name}.sql_file: file not found: {sql_path}")
+            sql[name] = sql_path.read_text(encoding="utf-8")
+        elif gold.sql:
+            sql[name] = gold.sql
+    return sql
+
+
+def _check_refs(spec: ProductSpec, path: Path) -> None:
+    for name in spec.gold:
+        field = "inputs" if spec.gold[name].polars else "sql"
+        for zone, table in spec.gold_inputs(name):
+            known = spec.gold if zone == "gold" else spec.sources
+            if table not in known:
+                raise SpecError(
+                    f"{path}: gold.{name}.{field}: unknown table {zone}.{table} "
+                    f"(known {zone} tables: {sorted(known)})"
+                )
+            if zone == "gold" and table == name:
+                raise SpecError(f"{path}: gold.{name}.{field}: a gold product cannot read itself")
+    _check_acyclic(spec, path)
+
+
+def _check_acyclic(spec: ProductSpec, path: Path) -> None:
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "active":
+            cycle = " -> ".join([*trail, name])
+            raise SpecError(f"{path}: gold: cycle between gold products: {cycle}")
+        state[name] = "active"
+        for zone, table in spec.gold_inputs(name):
+            if zone == "gold":
+                visit(table, [*trail, name])
+        state[name] = "done"
+
+    for name in spec.gold:
+        visit(name, [])
+
+
+def load_spec(path: str | Path) -> ProductSpec:
+    """Load and validate one product YAML file.
+
+    Raises:
+        SpecError: naming the file, the field and the problem.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        spec = ProductSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(_format_errors(path, error)) from None
+    spec = spec.model_copy(update={"path": path, "gold_sql": _resolve_gold_sql(spec, path)})
+    _check_refs(spec, path)
+    return spec
+
+
+def load_specs(paths: list[Path]) -> list[ProductSpec]:
+    """Load several products; their names must be unique because they prefix every table."""
+    specs = [load_spec(path) for path in paths]
+    seen: dict[str, Path | None] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise SpecError(f"{spec.path}: name: product {spec.name!r} also declared in {seen[spec.name]}")
+        seen[spec.name] = spec.path
+    return specs

@@ -1,0 +1,293 @@
+"""Landing → bronze: each delivered file ingested once, as delivered, with lineage.
+
+Text formats (CSV, JSON) land as VARCHAR so no value is lost to type inference; typing
+happens in silver, where a value that does not convert is quarantined, not dropped.
+Parquet keeps its declared types. Each file is appended together with its ledger row in
+one transaction, so a file is either wholly ingested and recorded, or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from medallion.spec import ProductSpec, SourceSpec
+from medallion.zones.sql import literal, quote
+
+EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet",), "json": (".json", ".jsonl", ".ndjson")}
+RESCUED_COLUMN = "_rescued_data"
+LEDGER = "_ingested_files"
+
+
+class LandingFileError(ValueError):
+    """A landing file that cannot be ingested; names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A delivered file and its content hash, which identifies it in the ledger."""
+
+    source: str
+    path: Path
+    sha256: str
+    size_bytes: int
+
+    @property
+    def batch_id(self) -> str:
+        """The file name plus a content hash prefix: a corrected re-delivery is a new batch."""
+        return f"{self.path.stem}@{self.sha256[:12]}"
+
+
+@dataclass
+class IngestionReport:
+    """What one bronze run did, file by file."""
+
+    ingested: list[tuple[str, int]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def rows_added(self) -> int:
+        return sum(rows for _, rows in self.ingested)
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """Content hash of a file, read in chunks so large files do not fill memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(landing_root: Path, source_name: str, source: SourceSpec) -> tuple[list[Path], list[str]]:
+    """Files delivered for a source, in name order, and errors for files of a wrong format.
+
+    Hidden and temporary files (starting with '.' or '_') are writers' work in progress.
+    """
+    folder = landing_root / source_name
+    if not folder.is_dir():
+        return [], []
+    accepted = EXTENSIONS[source.format]
+    files: list[Path] = []
+    errors: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "_")) or path.is_dir():
+            continue
+        if path.suffix.lower() in accepted:
+            files.append(path)
+        else:
+            errors.append(
+                f"{path}: unknown file type {path.suffix or '(none)'!r} for source "
+                f"{source_name!r}, which is delivered as {source.format} ({', '.join(accepted)})"
+            )
+    return files, errors
+
+
+def bronze_column_type(source: SourceSpec, column: str) -> str:
+    """VARCHAR for text formats (typed in silver), the declared type for Parquet."""
+    return source.columns[column].type if source.format == "parquet" else "VARCHAR"
+
+
+def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str) -> str:
+    """Create the product's bronze schema, the source table and the ledger if missing."""
+    source = spec.sources[source_name]
+    schema = spec.schema("bronze")
+    table = spec.table("bronze", source_name)
+    columns = [f"{quote(c)} {bronze_column_type(source, c)}" for c in source.columns]
+    columns += [
+        f"{RESCUED_COLUMN} VARCHAR",
+        "_batch_id VARCHAR NOT NULL",
+        "_source_file VARCHAR NOT NULL",
+        "_ingested_at TIMESTAMP NOT NULL",
+        "_row_number BIGINT NOT NULL",
+    ]
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {schema}.{LEDGER} (
+            source VARCHAR NOT NULL, file_name VARCHAR NOT NULL, path VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
+            row_count BIGINT NOT NULL, extra_columns VARCHAR[], missing_columns VARCHAR[],
+            ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (source, sha256))"""
+    )
+    return table
+
+
+def _struct(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
+
+
+def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None) -> str:
+    location = literal(str(path))
+    if fmt == "csv":
+        return (
+            f"read_csv({location}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+            f"escape = '\"', strict_mode = true, columns = {_struct(columns or {})})"
+        )
+    if fmt == "json":
+        if columns is None:
+            return f"read_json({location}, format = 'newline_delimited')"
+        return f"read_json({location}, format = 'newline_delimited', columns = {_struct(columns)})"
+    return f"read_parquet({location}, file_row_number = true)"
+
+
+def csv_header(path: Path) -> list[str]:
+    """Column names from a CSV file's first line: the header defines the columns, no sniffing."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        raise LandingFileError(f"{path}: header is not utf-8 encoded; nothing ingested") from None
+    names = next(csv.reader([first]), [])
+    names = [name.strip() for name in names]
+    if not names or not any(names):
+        raise LandingFileError(f"{path}: first line is not a header of column names; nothing ingested")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates or "" in names:
+        raise LandingFileError(
+            f"{path}: header has {'duplicate' if duplicates else 'empty'} column name(s) "
+            f"{duplicates or ['']}; nothing ingested"
+        )
+    return names
+
+
+def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> list[str]:
+    if fmt == "csv":
+        return csv_header(path)
+    rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(fmt, path)}").fetchall()
+    return [row[0] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")]
+
+
+def _select_list(source: SourceSpec, delivered: list[str], extra: list[str]) -> list[str]:
+    select = []
+    for column in source.columns:
+        kind = bronze_column_type(source, column)
+        if column in delivered:
+            select.append(f"CAST({quote(column)} AS {kind}) AS {quote(column)}")
+        else:
+            select.append(f"CAST(NULL AS {kind}) AS {quote(column)}")
+    if extra:
+        pairs = ", ".join(f"{literal(c)}, {quote(c)}" for c in extra)
+        select.append(f"json_object({pairs})::VARCHAR AS {RESCUED_COLUMN}")
+    else:
+        select.append(f"CAST(NULL AS VARCHAR) AS {RESCUED_COLUMN}")
+    return select
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    source_name: str,
+    landing: LandingFile,
+    *,
+    ingested_at: datetime | None = None,
+) -> int | None:
+    """Append one file to bronze and the ledger in one transaction.
+
+    Returns:
+        Rows appended, or None when a file with the same content was ingested before.
+
+    Raises:
+        LandingFileError: the file is empty, has no rows, misses a required column, or
+            cannot be parsed; nothing is written.
+    """
+    source = spec.sources[source_name]
+    table = ensure_bronze(con, spec, source_name)
+    ledger = f"{spec.schema('bronze')}.{LEDGER}"
+    seen = con.execute(
+        f"SELECT file_name FROM {ledger} WHERE source = ? AND sha256 = ?",
+        [source_name, landing.sha256],
+    ).fetchone()
+    if seen:
+        return None
+    path = landing.path
+    if landing.size_bytes == 0:
+        raise LandingFileError(f"{path}: empty file (0 bytes); nothing ingested")
+    try:
+        delivered = _delivered_columns(con, source.format, path)
+    except duckdb.Error as error:
+        raise LandingFileError(f"{path}: cannot read as {source.format}: {_first_line(error)}") from None
+    missing_required = [c for c in source.required_columns if c not in delivered]
+    if missing_required:
+        raise LandingFileError(
+            f"{path}: missing required column(s) {missing_required} "
+            f"(delivered: {delivered}); nothing ingested"
+        )
+    missing = [c for c in source.columns if c not in delivered]
+    extra = [c for c in delivered if c not in source.columns]
+    reader_columns = None
+    if source.format == "csv":
+        reader_columns = dict.fromkeys(delivered, "VARCHAR")
+    if source.format == "json":
+        reader_columns = {c: ("JSON" if c in extra else "VARCHAR") for c in delivered}
+    row_number = "file_row_number + 1" if source.format == "parquet" else "row_number() OVER ()"
+    select = ", ".join(_select_list(source, delivered, extra))
+    stamp = ingested_at or datetime.now(UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        inserted = con.execute(
+            f"""INSERT INTO {table} BY NAME
+                SELECT {select}, ? AS _batch_id, ? AS _source_file,
+                       ? AS _ingested_at, {row_number} AS _row_number
+                FROM {_reader(source.format, path, reader_columns)}""",
+            [landing.batch_id, str(path), stamp],
+        ).fetchone()[0]
+        if inserted == 0:
+            raise LandingFileError(f"{path}: header only, no data rows; nothing ingested")
+        con.execute(
+            f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source_name,
+                path.name,
+                str(path),
+                landing.sha256,
+                landing.size_bytes,
+                landing.batch_id,
+                inserted,
+                extra,
+                missing,
+                stamp,
+            ],
+        )
+        con.execute("COMMIT")
+    except duckdb.Error as error:
+        con.execute("ROLLBACK")
+        raise LandingFileError(f"{path}: cannot ingest as {source.format}: {_first_line(error)}") from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(inserted)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " ".join(lines[:3]) if lines else type(error).__name__
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str, landing_root: Path
+) -> IngestionReport:
+    """Ingest every new file of a source; a bad file is reported, the good ones still land."""
+    ensure_bronze(con, spec, source_name)
+    files, errors = discover(landing_root, source_name, spec.sources[source_name])
+    report = IngestionReport(failed=list(errors))
+    for path in files:
+        landing = LandingFile(source_name, path, file_sha256(path), path.stat().st_size)
+        try:
+            rows = ingest_file(con, spec, source_name, landing)
+        except LandingFileError as error:
+            report.failed.append(str(error))
+            continue
+        if rows is None:
+            report.skipped.append(path.name)
+        else:
+            report.ingested.append((path.name, rows))
+    return report
+

@@ -1,0 +1,80 @@
+"""Table-level helpers every zone uses: atomic replacement and a PII-safe description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from medallion.zones.sql import quote
+
+MASK = "•••"
+
+
+@dataclass(frozen=True)
+class TableDescription:
+    """Row count, schema and a few preview rows of a table, PII columns masked."""
+
+    table: str
+    row_count: int
+    columns: list[tuple[str, str]]
+    preview: list[tuple]
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict | None = None
+) -> int:
+    """Build `table` from a query and swap it in within one transaction.
+
+    A failure or a killed process leaves the previous version intact.
+
+    Returns:
+        The new table's row count.
+    """
+    schema = table.split(".", 1)[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}", params or {})
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(rows)
+
+
+def describe_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    masked: set[str] | frozenset[str] = frozenset(),
+    preview_rows: int = 5,
+) -> TableDescription:
+    """Describe a table; values of `masked` columns never leave DuckDB."""
+    columns = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    select = ", ".join(
+        f"'{MASK}' AS {quote(name)}" if name in masked else quote(name) for name, _ in columns
+    )
+    preview = con.execute(f"SELECT {select} FROM {table} LIMIT {int(preview_rows)}").fetchall()
+    row_count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return TableDescription(table, int(row_count), columns, preview)
+
+
+def markdown_table(columns: list[str], rows: list[tuple], max_width: int = 40) -> str:
+    """A small markdown table for Dagster metadata previews."""
+
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Row count and an order-independent hash of every row: equal tables, equal fingerprints."""
+    rows, digest = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} AS t").fetchone()
+    return int(rows), int(digest)

@@ -1,0 +1,113 @@
+"""Shared fixtures: a tiny product spec, its landing folder and a warehouse, all in tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from medallion.settings import Settings
+from medallion.spec import ProductSpec, load_spec
+
+TINY_SPEC = """
+name: shop
+description: A tiny shop used by unit tests.
+sources:
+  customers:
+    format: json
+    key: [customer_id]
+    version_column: updated_at
+    columns:
+      customer_id: {type: BIGINT, required: true}
+      email: {type: VARCHAR, pii: true, required: true, clean: "lower(email)"}
+      birth_date: {type: DATE, pii: true}
+      country: {type: VARCHAR, required: true}
+      updated_at: {type: TIMESTAMP, required: true}
+    derive:
+      birth_decade: "CAST(floor(year(birth_date) / 10) * 10 AS INTEGER)"
+  orders:
+    format: csv
+    key: [order_id]
+    columns:
+      order_id: {type: BIGINT, required: true}
+      customer_id: {type: BIGINT, required: true}
+      ordered_at: {type: TIMESTAMP, required: true}
+      amount: {type: "DECIMAL(10,2)", required: true}
+      coupon: {type: VARCHAR}
+  refunds:
+    format: parquet
+    key: [refund_id]
+    columns:
+      refund_id: {type: BIGINT, required: true}
+      order_id: {type: BIGINT, required: true}
+      amount: {type: DOUBLE}
+gold:
+  revenue_by_country:
+    grain: [country]
+    sql: |
+      SELECT c.country, sum(o.amount) AS revenue, count(*) AS orders
+      FROM {{ silver.orders }} AS o JOIN {{ silver.customers }} AS c USING (customer_id)
+      GROUP BY c.country
+  orders_per_customer:
+    grain: [customer_id]
+    polars: medallion_tests.shop_transforms:orders_per_customer
+    inputs: [silver.orders]
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def spec_path(tmp_path: Path) -> Path:
+    return write(tmp_path / "products" / "shop" / "product.yaml", TINY_SPEC)
+
+
+@pytest.fixture
+def spec(spec_path: Path) -> ProductSpec:
+    return load_spec(spec_path)
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    write(
+        root / "orders" / "orders_2026-01-01.csv",
+        """
+        order_id,customer_id,ordered_at,amount,coupon
+        1,10,2026-01-01 10:00:00,20.50,
+        2,11,2026-01-01 11:00:00,5.00,WELCOME
+        3,10,2026-01-01 12:00:00,7.25,
+        """,
+    )
+    write(
+        root / "customers" / "customers_2026-01-01.json",
+        """
+        {"customer_id": 10, "email": "Ann@Example.com", "birth_date": "1990-05-01", "country": "NL", "updated_at": "2026-01-01 09:00:00"}
+        {"customer_id": 11, "email": "bob@example.com", "birth_date": null, "country": "DE", "updated_at": "2026-01-01 09:00:00"}
+        """,
+    )
+    return root
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, spec_path: Path, landing: Path) -> Settings:
+    return Settings(
+        home=tmp_path,
+        data=tmp_path / "data",
+        warehouse=tmp_path / "data" / "warehouse.duckdb",
+        landing=landing,
+        products=(spec_path.parent.parent,),
+    )

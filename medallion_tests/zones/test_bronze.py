@@ -1,0 +1,118 @@
+"""Landing → bronze on tiny files: as delivered, with lineage, once per content, clear errors."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from medallion.zones.bronze import LandingFile, LandingFileError, file_sha256, ingest_file, ingest_source
+from medallion_tests.conftest import write
+
+
+def _landing(source: str, path) -> LandingFile:
+    return LandingFile(source, path, file_sha256(path), path.stat().st_size)
+
+
+def test_csv_lands_as_varchar_with_lineage(con, spec, landing):
+    report = ingest_source(con, spec, "orders", landing)
+    assert report.ingested == [("orders_2026-01-01.csv", 3)]
+    rows = con.execute(
+        "SELECT order_id, amount, coupon, _batch_id, _source_file, _row_number "
+        "FROM shop_bronze.orders ORDER BY _row_number"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert rows[0][1] == "20.50"
+    assert rows[1][2] == "WELCOME"
+    assert rows[0][3].startswith("orders_2026-01-01@")
+    assert rows[0][4].endswith("orders_2026-01-01.csv")
+    assert [r[5] for r in rows] == [1, 2, 3]
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_schema = 'shop_bronze' AND table_name = 'orders'").fetchall())
+    assert types["amount"] == "VARCHAR"
+    assert types["_ingested_at"] == "TIMESTAMP"
+
+
+def test_same_content_twice_is_ingested_once(con, spec, landing):
+    ingest_source(con, spec, "orders", landing)
+    copy = landing / "orders" / "orders_copy.csv"
+    copy.write_bytes((landing / "orders" / "orders_2026-01-01.csv").read_bytes())
+    report = ingest_source(con, spec, "orders", landing)
+    assert report.ingested == []
+    assert sorted(report.skipped) == ["orders_2026-01-01.csv", "orders_copy.csv"]
+    assert con.execute("SELECT count(*) FROM shop_bronze.orders").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM shop_bronze._ingested_files").fetchone()[0] == 1
+
+
+def test_corrected_redelivery_under_same_name_is_a_new_batch(con, spec, landing):
+    path = landing / "orders" / "orders_2026-01-01.csv"
+    ingest_source(con, spec, "orders", landing)
+    path.write_text(path.read_text().replace("20.50", "21.50"))
+    report = ingest_source(con, spec, "orders", landing)
+    assert report.ingested == [("orders_2026-01-01.csv", 3)]
+    batches = con.execute("SELECT count(DISTINCT _batch_id) FROM shop_bronze.orders").fetchone()[0]
+    assert batches == 2
+
+
+def test_json_lands_and_extra_columns_are_rescued(con, spec, tmp_path):
+    path = write(
+        tmp_path / "l" / "customers" / "c.json",
+        '{"customer_id": 1, "email": "a@b.c", "country": "NL", "updated_at": "2026-01-01 00:00:00", '
+        '"loyalty": {"tier": "gold"}}\n',
+    )
+    assert ingest_file(con, spec, "customers", _landing("customers", path)) == 1
+    row = con.execute("SELECT customer_id, birth_date, _rescued_data FROM shop_bronze.customers").fetchone()
+    assert row[0] == "1"
+    assert row[1] is None
+    assert row[2] == '{"loyalty":{"tier":"gold"}}'
+    missing = con.execute("SELECT missing_columns, extra_columns FROM shop_bronze._ingested_files").fetchone()
+    assert missing == (["birth_date"], ["loyalty"])
+
+
+def test_parquet_keeps_declared_types(con, spec, tmp_path):
+    path = tmp_path / "l" / "refunds" / "r.parquet"
+    path.parent.mkdir(parents=True)
+    pl.DataFrame({"refund_id": [1, 2], "order_id": [1, 1], "amount": [1.5, 2.0]}).write_parquet(path)
+    assert ingest_file(con, spec, "refunds", _landing("refunds", path)) == 2
+    assert con.execute("SELECT sum(amount), max(_row_number) FROM shop_bronze.refunds").fetchone() == (3.5, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("empty.csv", "", "empty file (0 bytes)"),
+        ("header.csv", "order_id,customer_id,ordered_at,amount,coupon\n", "header only, no data rows"),
+        ("missing.csv", "order_id,customer_id,amount\n1,2,3\n", "missing required column(s) ['ordered_at']"),
+        ("semicolons.csv", "order_id;customer_id;ordered_at;amount\n1;2;2026-01-01;3\n", "missing required column(s)"),
+        ("ragged.csv", "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,,extra\n", "cannot"),
+    ],
+)
+def test_unreadable_csv_names_file_and_problem_and_writes_nothing(con, spec, tmp_path, name, content, problem):
+    path = write(tmp_path / "l" / "orders" / name, content) if content else tmp_path / "l" / "orders" / name
+    if not content:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    with pytest.raises(LandingFileError) as error:
+        ingest_file(con, spec, "orders", _landing("orders", path))
+    assert str(path) in str(error.value)
+    assert problem in str(error.value)
+    assert con.execute("SELECT count(*) FROM shop_bronze.orders").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM shop_bronze._ingested_files").fetchone()[0] == 0
+
+
+def test_bad_encoding_is_named(con, spec, tmp_path):
+    path = tmp_path / "l" / "orders" / "latin1.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(LandingFileError, match="not utf-8 encoded"):
+        ingest_file(con, spec, "orders", _landing("orders", path))
+
+
+def test_bad_file_is_reported_and_good_files_still_land(con, spec, landing):
+    write(landing / "orders" / "orders_2026-01-02.csv", "order_id,amount\n9,1\n")
+    (landing / "orders" / "notes.xlsx").write_bytes(b"PK")
+    (landing / "orders" / ".orders_2026-01-03.csv.tmp").write_text("partial")
+    report = ingest_source(con, spec, "orders", landing)
+    assert report.ingested == [("orders_2026-01-01.csv", 3)]
+    assert len(report.failed) == 2
+    assert any("notes.xlsx: unknown file type '.xlsx'" in f for f in report.failed)
+    assert any("orders_2026-01-02.csv: missing required column(s)" in f for f in report.failed)
