@@ -48,8 +48,22 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
     _prepare(settings)
     warn_if_exposed(args.host, "the Dagster UI")
-    target = ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else ["-m", "medallion.definitions"]
-    command = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), *target]
+    target = (
+        ["-w", "workspace.yaml"]
+        if Path("workspace.yaml").is_file()
+        else ["-m", "medallion.definitions"]
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+        *target,
+    ]
     print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops it)")
     return supervise([start_group(command)])
 
@@ -67,19 +81,31 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.products.churn.generator import DriftOptions
 
     landing = Path(args.landing) if args.landing else settings.landing
-    drift = DriftOptions(from_day=args.drift_from, strength=args.drift_strength) if args.drift_from is not None else None
+    drift = (
+        DriftOptions(from_day=args.drift_from, strength=args.drift_strength)
+        if args.drift_from is not None
+        else None
+    )
     defects = None
     if args.defects:
         kinds = tuple(k.strip() for k in args.defects.split(",") if k.strip())
         defects = DefectOptions(day=args.defect_day, kinds=kinds, rate=args.defect_rate)
     for spec in _select(load_specs(settings.product_files()), args.product):
         rows = run_generator(
-            spec, landing, seed=args.seed, days=args.days, rows=args.rows, drift=drift,
-            defects=defects, deliver_days=_parse_days(args.deliver_days),
+            spec,
+            landing,
+            seed=args.seed,
+            days=args.days,
+            rows=args.rows,
+            drift=drift,
+            defects=defects,
+            deliver_days=_parse_days(args.deliver_days),
         )
         total = sum(rows.values())
-        print(f"{spec.name}: {total:,} rows into {landing}: "
-              + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+        print(
+            f"{spec.name}: {total:,} rows into {landing}: "
+            + ", ".join(f"{source} {n:,}" for source, n in rows.items())
+        )
     return 0
 
 
@@ -94,12 +120,16 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="medallion", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="generate sample data if none, materialize every asset, summarize")
+    demo = commands.add_parser(
+        "demo", help="generate sample data if none, materialize every asset, summarize"
+    )
     demo.add_argument("--product", action="append", help="only this product (repeatable)")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(run=_cmd_demo)
 
-    ui = commands.add_parser("ui", help="start the Dagster UI; Ctrl-C or SIGTERM stops it and its children")
+    ui = commands.add_parser(
+        "ui", help="start the Dagster UI; Ctrl-C or SIGTERM stops it and its children"
+    )
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(run=_cmd_ui)
@@ -112,7 +142,10 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--drift-from", type=int, help="day index from which drift is injected")
     generate.add_argument("--drift-strength", type=float, default=1.0)
-    generate.add_argument("--defects", help="comma-separated: nulls,duplicates,out_of_range,malformed,schema_change,canary")
+    generate.add_argument(
+        "--defects",
+        help="comma-separated: nulls,duplicates,out_of_range,malformed,schema_change,canary",
+    )
     generate.add_argument("--defect-day", type=int, default=0)
     generate.add_argument("--defect-rate", type=float, default=0.02)
     generate.add_argument("--deliver-days", help="only these day indices, e.g. 0-29 or 30")

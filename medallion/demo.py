@@ -27,16 +27,25 @@ class TableCount:
 
 
 def has_landing_data(landing: Path, spec: ProductSpec) -> bool:
-    return any((landing / source).is_dir() and any((landing / source).iterdir()) for source in spec.sources)
+    return any(
+        (landing / source).is_dir() and any((landing / source).iterdir()) for source in spec.sources
+    )
 
 
 def materialize_all(
-    specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance
+    specs: list[ProductSpec],
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:
     """Materialize every zone asset of the products in process, recorded in `instance`."""
     assets = [asset for spec in specs for asset in product_assets(spec)]
     return dg.materialize(
-        assets, resources=build_resources(settings), instance=instance, raise_on_error=False
+        assets,
+        resources=build_resources(settings),
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
 
 
@@ -65,16 +74,22 @@ def format_summary(counts: list[TableCount]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42) -> int:
+def run_demo(
+    specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42
+) -> int:
     """The whole demo; returns a process exit code."""
     started = time.perf_counter()
     for spec in specs:
         if not has_landing_data(settings.landing, spec) and spec.generator:
             rows = run_generator(spec, settings.landing, seed=seed)
-            print(f"generated sample landing data for {spec.name}: "
-                  + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+            print(
+                f"generated sample landing data for {spec.name}: "
+                + ", ".join(f"{source} {n:,}" for source, n in rows.items())
+            )
     print(f"materializing {sum(len(product_assets(s)) for s in specs)} assets ...")
     result = materialize_all(specs, settings, instance)
+    for event in result.get_step_failure_events():
+        print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
     with connect(settings.warehouse, read_only=True) as con:
         print(format_summary(zone_counts(con, specs)))
     elapsed = time.perf_counter() - started

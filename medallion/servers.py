@@ -8,6 +8,7 @@ then killed, each after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -38,7 +39,9 @@ def _child_setup() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def start_group(command: Sequence[str], env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.Popen:
+def start_group(
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.Popen:
     """Start a command in its own process group with default signal handlers."""
     return subprocess.Popen(
         list(command), env=env, cwd=cwd, start_new_session=True, preexec_fn=_child_setup
@@ -70,10 +73,8 @@ def _reap_group(pgid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def supervise(processes: list[subprocess.Popen]) -> int:

@@ -288,6 +288,8 @@ def load_specs(paths: list[Path]) -> list[ProductSpec]:
     seen: dict[str, Path | None] = {}
     for spec in specs:
         if spec.name in seen:
-            raise SpecError(f"{spec.path}: name: product {spec.name!r} also declared in {seen[spec.name]}")
+            raise SpecError(
+                f"{spec.path}: name: product {spec.name!r} also declared in {seen[spec.name]}"
+            )
         seen[spec.name] = spec.path
     return specs

@@ -21,12 +21,21 @@ def _broken(tmp_path: Path, mutate) -> Path:
 def test_demo_spec_loads_with_its_sql_file():
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     assert spec.name == "churn"
-    assert set(spec.sources) == {"customers", "subscriptions", "usage_events", "payments", "support_tickets"}
+    assert set(spec.sources) == {
+        "customers",
+        "subscriptions",
+        "usage_events",
+        "payments",
+        "support_tickets",
+    }
     assert {s.format for s in spec.sources.values()} == {"csv", "parquet", "json"}
     assert spec.sources["customers"].pii_columns == ["full_name", "email", "phone", "date_of_birth"]
     assert set(spec.gold_inputs("customer_features")) == {
-        ("silver", "usage_events"), ("silver", "subscriptions"), ("silver", "payments"),
-        ("silver", "support_tickets"), ("silver", "customers"),
+        ("silver", "usage_events"),
+        ("silver", "subscriptions"),
+        ("silver", "payments"),
+        ("silver", "support_tickets"),
+        ("silver", "customers"),
     }
     assert "{{" not in spec.render_sql("customer_features")
     assert "churn_silver.usage_events" in spec.render_sql("customer_features")
@@ -37,21 +46,54 @@ def test_tiny_spec_tables_and_refs(spec):
     assert spec.table("silver", "orders") == "shop_silver.orders"
     assert spec.gold_inputs("revenue_by_country") == [("silver", "orders"), ("silver", "customers")]
     assert spec.gold_inputs("orders_per_customer") == [("silver", "orders")]
-    assert spec.sources["orders"].required_columns == ["order_id", "customer_id", "ordered_at", "amount"]
+    assert spec.sources["orders"].required_columns == [
+        "order_id",
+        "customer_id",
+        "ordered_at",
+        "amount",
+    ]
 
 
 @pytest.mark.parametrize(
     ("mutate", "field", "problem"),
     [
-        (lambda r: r["sources"]["orders"]["columns"]["amount"].update(type="MONEY"), "sources.orders.columns.amount.type", "unsupported type 'MONEY'"),
-        (lambda r: r["sources"]["orders"].update(key=["order_no"]), "sources.orders", "key column(s) ['order_no'] are not declared"),
+        (
+            lambda r: r["sources"]["orders"]["columns"]["amount"].update(type="MONEY"),
+            "sources.orders.columns.amount.type",
+            "unsupported type 'MONEY'",
+        ),
+        (
+            lambda r: r["sources"]["orders"].update(key=["order_no"]),
+            "sources.orders",
+            "key column(s) ['order_no'] are not declared",
+        ),
         (lambda r: r["sources"]["orders"].pop("format"), "sources.orders.format", "Field required"),
-        (lambda r: r["sources"]["orders"].update(format="xlsx"), "sources.orders.format", "'csv', 'parquet' or 'json'"),
-        (lambda r: r["sources"]["orders"]["columns"]["amount"].update(requird=True), "sources.orders.columns.amount.requird", "Extra inputs are not permitted"),
+        (
+            lambda r: r["sources"]["orders"].update(format="xlsx"),
+            "sources.orders.format",
+            "'csv', 'parquet' or 'json'",
+        ),
+        (
+            lambda r: r["sources"]["orders"]["columns"]["amount"].update(requird=True),
+            "sources.orders.columns.amount.requird",
+            "Extra inputs are not permitted",
+        ),
         (lambda r: r.update(name="My Shop"), "name", "product name 'My Shop' must be lower case"),
-        (lambda r: r["sources"]["customers"]["columns"]["customer_id"].update(pii=True), "sources.customers", "cannot be PII"),
-        (lambda r: r["gold"]["revenue_by_country"].update(polars="x:y"), "gold.revenue_by_country", "exactly one of sql, sql_file or polars"),
-        (lambda r: r["gold"]["orders_per_customer"].pop("inputs"), "gold.orders_per_customer", "needs its inputs"),
+        (
+            lambda r: r["sources"]["customers"]["columns"]["customer_id"].update(pii=True),
+            "sources.customers",
+            "cannot be PII",
+        ),
+        (
+            lambda r: r["gold"]["revenue_by_country"].update(polars="x:y"),
+            "gold.revenue_by_country",
+            "exactly one of sql, sql_file or polars",
+        ),
+        (
+            lambda r: r["gold"]["orders_per_customer"].pop("inputs"),
+            "gold.orders_per_customer",
+            "needs its inputs",
+        ),
     ],
 )
 def test_invalid_field_is_named_with_file_and_problem(tmp_path, mutate, field, problem):
@@ -65,8 +107,15 @@ def test_invalid_field_is_named_with_file_and_problem(tmp_path, mutate, field, p
 
 
 def test_unknown_ref_in_gold_sql(tmp_path):
-    path = _broken(tmp_path, lambda r: r["gold"]["revenue_by_country"].update(sql="SELECT * FROM {{ silver.shipments }}"))
-    with pytest.raises(SpecError, match=r"gold\.revenue_by_country\.sql: unknown table silver\.shipments"):
+    path = _broken(
+        tmp_path,
+        lambda r: r["gold"]["revenue_by_country"].update(
+            sql="SELECT * FROM {{ silver.shipments }}"
+        ),
+    )
+    with pytest.raises(
+        SpecError, match=r"gold\.revenue_by_country\.sql: unknown table silver\.shipments"
+    ):
         load_spec(path)
 
 
@@ -82,7 +131,9 @@ def test_cycle_between_gold_products(tmp_path):
 
 
 def test_missing_sql_file(tmp_path):
-    path = _broken(tmp_path, lambda r: r["gold"]["revenue_by_country"].update(sql=None, sql_file="nope.sql"))
+    path = _broken(
+        tmp_path, lambda r: r["gold"]["revenue_by_country"].update(sql=None, sql_file="nope.sql")
+    )
     with pytest.raises(SpecError, match=r"gold\.revenue_by_country\.sql_file: file not found"):
         load_spec(path)
 

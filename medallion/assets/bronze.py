@@ -1,6 +1,5 @@
 """Dagster assets of the bronze zone: one per source of each product."""
 
-
 import time
 
 import dagster as dg

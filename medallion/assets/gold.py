@@ -1,6 +1,5 @@
 """Dagster assets of the gold zone: consumer-ready data products."""
 
-
 import time
 
 import dagster as dg

@@ -9,7 +9,9 @@ import dagster as dg
 from medallion.zones.tables import TableDescription, markdown_table
 
 
-def table_metadata(description: TableDescription, started: float) -> dict[str, dg.MetadataValue | object]:
+def table_metadata(
+    description: TableDescription, started: float
+) -> dict[str, dg.MetadataValue | object]:
     """Row count, schema, a markdown preview (PII masked) and the duration of the step."""
     return {
         "dagster/row_count": dg.MetadataValue.int(description.row_count),

@@ -1,6 +1,5 @@
 """Dagster assets of the silver zone: one conformed entity per source."""
 
-
 import time
 
 import dagster as dg

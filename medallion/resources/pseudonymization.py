@@ -21,7 +21,9 @@ MIN_KEY_BYTES = 16
 class PseudonymizationResource(dg.ConfigurableResource):
     """HMAC key for pseudonymizing PII columns in silver."""
 
-    key: str | None = Field(default=None, description="Secret key; pass dg.EnvVar('MEDALLION_PII_KEY').")
+    key: str | None = Field(
+        default=None, description="Secret key; pass dg.EnvVar('MEDALLION_PII_KEY')."
+    )
     dev_key_file: str | None = Field(
         default=None, description="Where a development key is created when no key is given."
     )

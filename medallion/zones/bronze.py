@@ -65,7 +65,9 @@ def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def discover(landing_root: Path, source_name: str, source: SourceSpec) -> tuple[list[Path], list[str]]:
+def discover(
+    landing_root: Path, source_name: str, source: SourceSpec
+) -> tuple[list[Path], list[str]]:
     """Files delivered for a source, in name order, and errors for files of a wrong format.
 
     Hidden and temporary files (starting with '.' or '_') are writers' work in progress.
@@ -120,7 +122,9 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
 
 
 def _struct(columns: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
+    return (
+        "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
+    )
 
 
 def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None) -> str:
@@ -147,7 +151,9 @@ def csv_header(path: Path) -> list[str]:
     names = next(csv.reader([first]), [])
     names = [name.strip() for name in names]
     if not names or not any(names):
-        raise LandingFileError(f"{path}: first line is not a header of column names; nothing ingested")
+        raise LandingFileError(
+            f"{path}: first line is not a header of column names; nothing ingested"
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates or "" in names:
         raise LandingFileError(
@@ -212,7 +218,9 @@ def ingest_file(
     try:
         delivered = _delivered_columns(con, source.format, path)
     except duckdb.Error as error:
-        raise LandingFileError(f"{path}: cannot read as {source.format}: {_first_line(error)}") from None
+        raise LandingFileError(
+            f"{path}: cannot read as {source.format}: {_first_line(error)}"
+        ) from None
     missing_required = [c for c in source.required_columns if c not in delivered]
     if missing_required:
         raise LandingFileError(
@@ -258,7 +266,9 @@ def ingest_file(
         con.execute("COMMIT")
     except duckdb.Error as error:
         con.execute("ROLLBACK")
-        raise LandingFileError(f"{path}: cannot ingest as {source.format}: {_first_line(error)}") from None
+        raise LandingFileError(
+            f"{path}: cannot ingest as {source.format}: {_first_line(error)}"
+        ) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -290,4 +300,3 @@ def ingest_source(
         else:
             report.ingested.append((path.name, rows))
     return report
-

@@ -26,10 +26,14 @@ def load_polars_transform(spec: ProductSpec, name: str) -> PolarsTransform:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise SpecError(f"{spec.path}: gold.{name}.polars: cannot import {module_name!r}: {error}") from None
+        raise SpecError(
+            f"{spec.path}: gold.{name}.polars: cannot import {module_name!r}: {error}"
+        ) from None
     function = getattr(module, function_name, None)
     if not callable(function):
-        raise SpecError(f"{spec.path}: gold.{name}.polars: {module_name!r} has no function {function_name!r}")
+        raise SpecError(
+            f"{spec.path}: gold.{name}.polars: {module_name!r} has no function {function_name!r}"
+        )
     return function
 
 

@@ -31,7 +31,9 @@ class SilverCounts:
 
     @property
     def balanced(self) -> bool:
-        return self.bronze_rows == self.silver_rows + self.quarantined_rows + self.duplicates_removed
+        return (
+            self.bronze_rows == self.silver_rows + self.quarantined_rows + self.duplicates_removed
+        )
 
 
 def typed_expression(source: SourceSpec, column: str) -> str:
@@ -83,7 +85,9 @@ def silver_sql(spec: ProductSpec, source_name: str) -> str:
     """
     source = spec.sources[source_name]
     cleans = [f"({c.clean}) AS {quote(n)}" for n, c in source.columns.items() if c.clean]
-    cleaned = f"SELECT * REPLACE ({', '.join(cleans)}) FROM valid" if cleans else "SELECT * FROM valid"
+    cleaned = (
+        f"SELECT * REPLACE ({', '.join(cleans)}) FROM valid" if cleans else "SELECT * FROM valid"
+    )
     order = [f"{quote(source.version_column)} DESC NULLS LAST"] if source.version_column else []
     order += ["_ingested_at DESC", "_batch_id DESC", "_row_number DESC"]
     partition = ", ".join(quote(k) for k in source.key)
@@ -152,7 +156,9 @@ def build_silver(
                 f"CREATE OR REPLACE TABLE {silver} AS {silver_sql(spec, source_name)}",
                 {"ipad": ipad, "opad": opad} if spec.sources[source_name].pii_columns else {},
             )
-            con.execute(f"CREATE OR REPLACE TABLE {quarantine} AS {quarantine_sql(spec, source_name)}")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {quarantine} AS {quarantine_sql(spec, source_name)}"
+            )
             silver_rows = con.execute(f"SELECT count(*) FROM {silver}").fetchone()[0]
             con.execute("COMMIT")
         except BaseException:

@@ -76,5 +76,7 @@ def markdown_table(columns: list[str], rows: list[tuple], max_width: int = 40) -
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
     """Row count and an order-independent hash of every row: equal tables, equal fingerprints."""
-    rows, digest = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} AS t").fetchone()
+    rows, digest = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} AS t"
+    ).fetchone()
     return int(rows), int(digest)

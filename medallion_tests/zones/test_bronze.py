@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from medallion.zones.bronze import LandingFile, LandingFileError, file_sha256, ingest_file, ingest_source
+from medallion.zones.bronze import (
+    LandingFile,
+    LandingFileError,
+    file_sha256,
+    ingest_file,
+    ingest_source,
+)
 from medallion_tests.conftest import write
 
 
@@ -26,8 +32,12 @@ def test_csv_lands_as_varchar_with_lineage(con, spec, landing):
     assert rows[0][3].startswith("orders_2026-01-01@")
     assert rows[0][4].endswith("orders_2026-01-01.csv")
     assert [r[5] for r in rows] == [1, 2, 3]
-    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                             "WHERE table_schema = 'shop_bronze' AND table_name = 'orders'").fetchall())
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'shop_bronze' AND table_name = 'orders'"
+        ).fetchall()
+    )
     assert types["amount"] == "VARCHAR"
     assert types["_ingested_at"] == "TIMESTAMP"
 
@@ -60,34 +70,64 @@ def test_json_lands_and_extra_columns_are_rescued(con, spec, tmp_path):
         '"loyalty": {"tier": "gold"}}\n',
     )
     assert ingest_file(con, spec, "customers", _landing("customers", path)) == 1
-    row = con.execute("SELECT customer_id, birth_date, _rescued_data FROM shop_bronze.customers").fetchone()
+    row = con.execute(
+        "SELECT customer_id, birth_date, _rescued_data FROM shop_bronze.customers"
+    ).fetchone()
     assert row[0] == "1"
     assert row[1] is None
     assert row[2] == '{"loyalty":{"tier":"gold"}}'
-    missing = con.execute("SELECT missing_columns, extra_columns FROM shop_bronze._ingested_files").fetchone()
+    missing = con.execute(
+        "SELECT missing_columns, extra_columns FROM shop_bronze._ingested_files"
+    ).fetchone()
     assert missing == (["birth_date"], ["loyalty"])
 
 
 def test_parquet_keeps_declared_types(con, spec, tmp_path):
     path = tmp_path / "l" / "refunds" / "r.parquet"
     path.parent.mkdir(parents=True)
-    pl.DataFrame({"refund_id": [1, 2], "order_id": [1, 1], "amount": [1.5, 2.0]}).write_parquet(path)
+    pl.DataFrame({"refund_id": [1, 2], "order_id": [1, 1], "amount": [1.5, 2.0]}).write_parquet(
+        path
+    )
     assert ingest_file(con, spec, "refunds", _landing("refunds", path)) == 2
-    assert con.execute("SELECT sum(amount), max(_row_number) FROM shop_bronze.refunds").fetchone() == (3.5, 2)
+    assert con.execute(
+        "SELECT sum(amount), max(_row_number) FROM shop_bronze.refunds"
+    ).fetchone() == (3.5, 2)
 
 
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
         ("empty.csv", "", "empty file (0 bytes)"),
-        ("header.csv", "order_id,customer_id,ordered_at,amount,coupon\n", "header only, no data rows"),
-        ("missing.csv", "order_id,customer_id,amount\n1,2,3\n", "missing required column(s) ['ordered_at']"),
-        ("semicolons.csv", "order_id;customer_id;ordered_at;amount\n1;2;2026-01-01;3\n", "missing required column(s)"),
-        ("ragged.csv", "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,,extra\n", "cannot"),
+        (
+            "header.csv",
+            "order_id,customer_id,ordered_at,amount,coupon\n",
+            "header only, no data rows",
+        ),
+        (
+            "missing.csv",
+            "order_id,customer_id,amount\n1,2,3\n",
+            "missing required column(s) ['ordered_at']",
+        ),
+        (
+            "semicolons.csv",
+            "order_id;customer_id;ordered_at;amount\n1;2;2026-01-01;3\n",
+            "missing required column(s)",
+        ),
+        (
+            "ragged.csv",
+            "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,,extra\n",
+            "cannot",
+        ),
     ],
 )
-def test_unreadable_csv_names_file_and_problem_and_writes_nothing(con, spec, tmp_path, name, content, problem):
-    path = write(tmp_path / "l" / "orders" / name, content) if content else tmp_path / "l" / "orders" / name
+def test_unreadable_csv_names_file_and_problem_and_writes_nothing(
+    con, spec, tmp_path, name, content, problem
+):
+    path = (
+        write(tmp_path / "l" / "orders" / name, content)
+        if content
+        else tmp_path / "l" / "orders" / name
+    )
     if not content:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
@@ -102,7 +142,11 @@ def test_unreadable_csv_names_file_and_problem_and_writes_nothing(con, spec, tmp
 def test_bad_encoding_is_named(con, spec, tmp_path):
     path = tmp_path / "l" / "orders" / "latin1.csv"
     path.parent.mkdir(parents=True)
-    path.write_bytes("order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,caf\xe9\n".encode("latin-1"))
+    path.write_bytes(
+        "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,caf\xe9\n".encode(
+            "latin-1"
+        )
+    )
     with pytest.raises(LandingFileError, match="not utf-8 encoded"):
         ingest_file(con, spec, "orders", _landing("orders", path))
 

@@ -71,7 +71,9 @@ def test_pii_never_reaches_silver_in_clear(loaded, spec):
 
 def test_pseudonyms_depend_on_the_key(loaded, spec):
     build_silver(loaded, spec, "customers", hmac_pads(b"another-key-0123456789"))
-    email = loaded.execute("SELECT email FROM shop_silver.customers WHERE customer_id = 11").fetchone()[0]
+    email = loaded.execute(
+        "SELECT email FROM shop_silver.customers WHERE customer_id = 11"
+    ).fetchone()[0]
     assert email == _hmac("bob@example.com", b"another-key-0123456789")
     assert email != _hmac("bob@example.com")
 
@@ -86,14 +88,23 @@ def test_rows_breaking_rules_are_quarantined_with_reason_and_raw_values(loaded, 
         ("5", "  ", ["required(amount)"], "amount is required but missing"),
     ]
     assert all(r[4].startswith("orders_2026-01-02@") for r in quarantine)
-    assert (counts.bronze_rows, counts.silver_rows, counts.quarantined_rows, counts.duplicates_removed) == (6, 3, 2, 1)
-    amounts = loaded.execute("SELECT order_id, amount FROM shop_silver.orders ORDER BY 1").fetchall()
+    assert (
+        counts.bronze_rows,
+        counts.silver_rows,
+        counts.quarantined_rows,
+        counts.duplicates_removed,
+    ) == (6, 3, 2, 1)
+    amounts = loaded.execute(
+        "SELECT order_id, amount FROM shop_silver.orders ORDER BY 1"
+    ).fetchall()
     assert [(o, float(a)) for o, a in amounts] == [(1, 20.5), (2, 5.0), (3, 7.25)]
 
 
 def test_non_numeric_key_is_quarantined_not_dropped(loaded, spec):
     build_silver(loaded, spec, "customers", hmac_pads(KEY))
-    reasons = loaded.execute("SELECT customer_id, _reason FROM shop_quarantine.customers ORDER BY 1").fetchall()
+    reasons = loaded.execute(
+        "SELECT customer_id, _reason FROM shop_quarantine.customers ORDER BY 1"
+    ).fetchall()
     assert reasons == [
         ("12", "email is required but missing"),
         ("x13", "customer_id does not convert to BIGINT"),

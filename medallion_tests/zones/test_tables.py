@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from medallion.zones.tables import MASK, describe_table, markdown_table, replace_table, table_fingerprint
+from medallion.zones.tables import (
+    MASK,
+    describe_table,
+    markdown_table,
+    replace_table,
+    table_fingerprint,
+)
 
 
 def test_describe_masks_pii_columns(con):
@@ -24,7 +30,9 @@ def test_markdown_escapes_and_truncates():
 def test_fingerprint_ignores_order_and_sees_changes(con):
     replace_table(con, "s.a", "SELECT * FROM range(100) AS t(x)")
     replace_table(con, "s.b", "SELECT * FROM range(100) AS t(x) ORDER BY x DESC")
-    replace_table(con, "s.c", "SELECT CASE WHEN x = 5 THEN 500 ELSE x END AS x FROM range(100) AS t(x)")
+    replace_table(
+        con, "s.c", "SELECT CASE WHEN x = 5 THEN 500 ELSE x END AS x FROM range(100) AS t(x)"
+    )
     assert table_fingerprint(con, "s.a") == table_fingerprint(con, "s.b")
     assert table_fingerprint(con, "s.a") != table_fingerprint(con, "s.c")
     assert table_fingerprint(con, "s.a")[0] == 100

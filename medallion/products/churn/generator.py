@@ -534,43 +534,42 @@ def _usage(
     """App telemetry events: Poisson counts per active customer-day, then per-event details."""
     day_idx, customer_idx, rate = _usage_rates(population, _season(rng, population.days, start))
     counts = rng.poisson(rate)
-    customer = np.repeat(customer_idx, counts)
-    day = np.repeat(day_idx, counts)
+    customer = np.repeat(customer_idx.astype(np.int32), counts)
+    day = np.repeat(day_idx.astype(np.int32), counts)
+    del day_idx, customer_idx, rate, counts
     n = customer.size
     sec = _seconds(rng, n, _USAGE_HOURS)
-    sec = np.where(
-        day == population.signup_day[customer],
-        _after(sec, population.signup_sec[customer] + 60),
-        sec,
-    )
-    feature = rng.choice(len(FEATURES), n, p=_FEATURE_P)
+    first = np.flatnonzero(day == population.signup_day[customer])
+    sec[first] = _after(sec[first], population.signup_sec[customer[first]] + 60)
+    t = day.astype(np.int64) * 86_400 + sec
+    order = np.argsort(t, kind="stable")
+    customer, day, t = customer[order], day[order], t[order]
+    del sec, order
+    feature = rng.choice(len(FEATURES), n, p=_FEATURE_P).astype(np.uint8)
     device = np.where(
-        rng.random(n) < 0.7,
+        rng.random(n, dtype=np.float32) < 0.7,
         population.primary_device[customer],
         rng.choice(len(DEVICES), n, p=_DEVICE_P),
-    )
+    ).astype(np.uint8)
     duration = np.asarray(_FEATURE_SECONDS)[feature] * np.exp(0.8 * rng.standard_normal(n) - 0.32)
-    shift = rng.random(n)
-    missing = rng.random(n)
+    shift = rng.random(n, dtype=np.float32)
+    missing = rng.random(n, dtype=np.float32)
     if drift is not None:
         drifted = day >= drift.from_day
         to_tv = drifted & (shift < min(1.0, 0.35 * drift.strength))
-        device = np.where(to_tv, DEVICES.index("tv"), device)
-        duration = np.where(drifted, duration * (1.0 + 0.6 * drift.strength), duration)
-    t = day * 86_400 + sec
-    order = np.argsort(t, kind="stable")
+        device[to_tv] = DEVICES.index("tv")
+        duration[drifted] *= 1.0 + 0.6 * drift.strength
     frame = pl.select(
         event_id=pl.Series(np.arange(1, n + 1, dtype=np.int64)),
-        customer_id=_customer_ids(customer[order]),
-        event_at=_timestamps(epoch, t[order]),
-        feature=_labels(FEATURES, feature[order]),
-        device=_missing(_labels(DEVICES, device[order]), missing[order] < 0.004),
+        customer_id=_customer_ids(customer),
+        event_at=_timestamps(epoch, t),
+        feature=_labels(FEATURES, feature),
+        device=_missing(_labels(DEVICES, device), missing < 0.004),
         duration_sec=_missing(
-            pl.Series(np.round(duration[order], 1)),
-            (missing[order] >= 0.004) & (missing[order] < 0.01),
+            pl.Series(np.round(duration, 1)), (missing >= 0.004) & (missing < 0.01)
         ),
     )
-    return frame, day[order]
+    return frame, day
 
 
 def _payments(

@@ -21,16 +21,20 @@ def daily_revenue(inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     segments = (
         inputs["silver.subscriptions"]
         .select("subscription_id", "customer_id", "plan", "started_at", "cancelled_at")
-        .join(inputs["silver.customers"].select("customer_id", "region"), on="customer_id", how="left")
+        .join(
+            inputs["silver.customers"].select("customer_id", "region"), on="customer_id", how="left"
+        )
         .with_columns(pl.col("region").fill_null("unknown"))
     )
-    payments = inputs["silver.payments"].join(
-        segments.select("subscription_id", "plan", "region"), on="subscription_id", how="left"
-    ).with_columns(pl.col("plan").fill_null("unknown"), pl.col("region").fill_null("unknown"))
+    payments = (
+        inputs["silver.payments"]
+        .join(
+            segments.select("subscription_id", "plan", "region"), on="subscription_id", how="left"
+        )
+        .with_columns(pl.col("plan").fill_null("unknown"), pl.col("region").fill_null("unknown"))
+    )
     succeeded = pl.col("status") == "succeeded"
-    revenue = payments.group_by(
-        pl.col("paid_at").dt.date().alias("day"), "plan", "region"
-    ).agg(
+    revenue = payments.group_by(pl.col("paid_at").dt.date().alias("day"), "plan", "region").agg(
         revenue=pl.col("amount").cast(pl.Float64).filter(succeeded).sum(),
         refunds=pl.col("amount").cast(pl.Float64).filter(pl.col("status") == "refunded").sum(),
         payments=pl.len().cast(pl.Int64),
@@ -60,7 +64,9 @@ def daily_revenue(inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         .with_columns(pl.col("started", "cancelled").fill_null(0))
         .sort("plan", "region", "day")
         .with_columns(
-            active_customers=(pl.col("started") - pl.col("cancelled")).cum_sum().over("plan", "region"),
+            active_customers=(pl.col("started") - pl.col("cancelled"))
+            .cum_sum()
+            .over("plan", "region"),
         )
     )
     return (

@@ -1,0 +1,43 @@
+# medallion: `make demo` and `make test` do all set-up on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format ui clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "medallion needs Python 3.11, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+demo: $(STAMP) ## generate sample data, materialize every zone, print a summary
+	$(BIN)/medallion demo
+
+test: $(STAMP) lint ## lint, then the whole test suite
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## the tests that start no server or subprocess
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check medallion medallion_tests
+	$(BIN)/ruff format --check medallion medallion_tests
+
+format: $(STAMP) ## ruff fix and format
+	$(BIN)/ruff check --fix medallion medallion_tests
+	$(BIN)/ruff format medallion medallion_tests
+
+ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops it)
+	$(BIN)/medallion ui
+
+clean: ## remove generated data (data/) but keep the virtual environment
+	rm -rf data/landing data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster data/mlflow data/bench

@@ -1,0 +1,136 @@
+"""The whole demo product materialized in process: counts per zone add up, and re-running
+ingestion adds nothing."""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import duckdb
+import pytest
+
+from medallion.build import build_definitions, product_assets
+from medallion.demo import materialize_all, zone_counts
+from medallion.products.churn.generator import generate
+from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion.spec import load_spec
+
+
+@pytest.fixture(scope="module")
+def churn_landing(tmp_path_factory):
+    """Small demo landing data and the rows generated per source."""
+    landing = tmp_path_factory.mktemp("landing")
+    return landing, generate(landing, seed=7, customers=300, days=60)
+
+
+@pytest.fixture(scope="module")
+def churn_settings(tmp_path_factory, churn_landing) -> Settings:
+    home = tmp_path_factory.mktemp("churn")
+    settings = Settings(
+        home=home,
+        data=home / "data",
+        warehouse=home / "data" / "warehouse.duckdb",
+        landing=churn_landing[0],
+        products=(PACKAGE_PRODUCTS,),
+    )
+    return settings
+
+
+@pytest.fixture(scope="module")
+def churn_spec():
+    return load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+
+
+@pytest.fixture(scope="module")
+def first_run(churn_settings, churn_spec):
+    with dg.instance_for_test() as instance:
+        result = materialize_all([churn_spec], churn_settings, instance)
+        yield result, instance
+
+
+def _counts(settings: Settings, spec) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return {f"{c.zone}.{c.table}": c.rows for c in zone_counts(con, [spec])}
+
+
+def test_definitions_hold_every_zone_asset(churn_settings):
+    defs = build_definitions(settings=churn_settings)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    sources = ["customers", "subscriptions", "usage_events", "payments", "support_tickets"]
+    assert keys == {f"churn/{zone}/{s}" for zone in ("bronze", "silver") for s in sources} | {
+        "churn/gold/customer_features",
+        "churn/gold/daily_revenue",
+    }
+
+
+def test_every_landing_row_reaches_bronze(first_run, churn_settings, churn_spec, churn_landing):
+    result, _ = first_run
+    assert result.success
+    counts = _counts(churn_settings, churn_spec)
+    for source, rows in churn_landing[1].items():
+        assert counts[f"bronze.{source}"] == rows, source
+
+
+def test_bronze_equals_silver_plus_quarantine_plus_duplicates(
+    first_run, churn_settings, churn_spec
+):
+    result, _ = first_run
+    counts = _counts(churn_settings, churn_spec)
+    for source in churn_spec.sources:
+        metadata = result.asset_materializations_for_node(f"churn__silver__{source}")[0].metadata
+        silver = metadata["dagster/row_count"].value
+        quarantined = metadata["quarantined_rows"].value
+        duplicates = metadata["duplicates_removed"].value
+        assert silver == counts[f"silver.{source}"]
+        assert quarantined == counts[f"quarantine.{source}"]
+        assert counts[f"bronze.{source}"] == silver + quarantined + duplicates, source
+    assert counts["silver.customers"] == counts["silver.subscriptions"]
+
+
+def test_gold_feature_table_has_grain_label_and_features(first_run, churn_settings, churn_spec):
+    with duckdb.connect(str(churn_settings.warehouse), read_only=True) as con:
+        rows, keys = con.execute(
+            "SELECT count(*), count(DISTINCT (customer_id, snapshot_date)) FROM churn_gold.customer_features"
+        ).fetchone()
+        assert rows == keys > 0
+        columns = {r[0] for r in con.execute("DESCRIBE churn_gold.customer_features").fetchall()}
+        assert set(churn_spec.model.features) <= columns
+        labels = dict(
+            con.execute(
+                "SELECT churned_30d, count(*) FROM churn_gold.customer_features GROUP BY 1"
+            ).fetchall()
+        )
+        assert labels.get(1, 0) > 0 and labels.get(0, 0) > labels.get(1, 0)
+        assert None in labels  # the last 30 days have no label yet
+        revenue_keys = con.execute(
+            "SELECT count(*) = count(DISTINCT (day, plan, region)) FROM churn_gold.daily_revenue"
+        ).fetchone()[0]
+        assert revenue_keys
+
+
+def test_metadata_has_row_count_schema_preview_and_no_raw_pii(first_run):
+    result, _ = first_run
+    bronze = result.asset_materializations_for_node("churn__bronze__customers")[0].metadata
+    assert bronze["dagster/row_count"].value > 0
+    assert "email" in [c.name for c in bronze["dagster/column_schema"].schema.columns]
+    assert "•••" in bronze["preview"].value
+    assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", bronze["preview"].value)
+    assert bronze["duration_s"].value >= 0
+
+
+def test_rerun_ingests_nothing_and_changes_no_table(first_run, churn_settings, churn_spec):
+    _, instance = first_run
+    before = _counts(churn_settings, churn_spec)
+    again = materialize_all([churn_spec], churn_settings, instance)
+    assert again.success
+    for source in churn_spec.sources:
+        metadata = again.asset_materializations_for_node(f"churn__bronze__{source}")[0].metadata
+        assert metadata["rows_added"].value == 0
+        assert metadata["files_ingested"].value == 0
+        assert metadata["files_skipped"].value > 0
+    assert _counts(churn_settings, churn_spec) == before
+
+
+def test_one_asset_per_zone_table(churn_spec):
+    names = [a.key.to_user_string() for a in product_assets(churn_spec)]
+    assert len(names) == len(set(names)) == 2 * len(churn_spec.sources) + len(churn_spec.gold)

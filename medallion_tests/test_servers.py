@@ -1,0 +1,160 @@
+"""Servers: the Dagster webserver serves the asset graph over GraphQL on loopback, and
+`medallion ui` stops with all its children on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from medallion.servers import start_group, stop_group, warn_if_exposed
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+ASSET_GRAPH = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _graphql(port: int, query: str, timeout_s: float = 90) -> dict:
+    deadline = time.monotonic() + timeout_s
+    body = json.dumps({"query": query}).encode()
+    while True:
+        try:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/graphql",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                payload = json.load(response)
+            if "errors" not in payload:
+                return payload["data"]
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no GraphQL answer on port {port} within {timeout_s} s")
+        time.sleep(0.5)
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
+    env.update(MEDALLION_HOME=str(tmp_path), DAGSTER_HOME=str(tmp_path / "dagster_home"))
+    return env
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _descendants(pid: int) -> set[int]:
+    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in table.splitlines():
+        child, parent = map(int, line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def test_warning_when_bound_beyond_loopback(capsys):
+    warn_if_exposed("127.0.0.1", "x")
+    warn_if_exposed("localhost", "x")
+    assert capsys.readouterr().err == ""
+    warn_if_exposed("0.0.0.0", "the Dagster UI")
+    assert "no authentication" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_webserver_serves_the_asset_graph(tmp_path):
+    port = _free_port()
+    command = [
+        str(BIN / "dagster-webserver"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        "medallion.definitions",
+    ]
+    process = start_group(command, env=_env(tmp_path), cwd=str(tmp_path))
+    try:
+        nodes = _graphql(port, ASSET_GRAPH)["assetNodes"]
+    finally:
+        stop_group(process)
+    by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    assert by_key["churn/bronze/customers"]["groupName"] == "bronze"
+    assert by_key["churn/silver/customers"]["groupName"] == "silver"
+    assert by_key["churn/gold/customer_features"]["groupName"] == "gold"
+    assert ["churn", "bronze", "usage_events"] in [
+        d["path"] for d in by_key["churn/silver/usage_events"]["dependencyKeys"]
+    ]
+    gold_deps = {
+        "/".join(d["path"]) for d in by_key["churn/gold/customer_features"]["dependencyKeys"]
+    }
+    assert gold_deps == {
+        f"churn/silver/{s}"
+        for s in ("customers", "subscriptions", "usage_events", "payments", "support_tickets")
+    }
+    assert not _group_alive(process.pid)
+
+
+@pytest.mark.slow
+def test_medallion_ui_stops_with_all_children_on_sigterm(tmp_path):
+    for name in ("workspace.yaml", "dagster.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    port = _free_port()
+    env = _env(tmp_path)
+    env.pop("DAGSTER_HOME")
+    process = subprocess.Popen(
+        [str(BIN / "medallion"), "ui", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        assert _graphql(port, "{ version }")["version"]
+        children = _descendants(process.pid)
+        assert len(children) >= 2  # dagster dev, its webserver and daemon
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in children if _alive(pid)], "children of medallion ui survived"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/graphql", timeout=2)
+        assert (tmp_path / "data" / "dagster" / "storage").is_dir()
+    finally:
+        if _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
