@@ -23,6 +23,7 @@ SUPPORTED_TYPE = re.compile(
     r"|TIMESTAMPTZ|UUID)$"
 )
 LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_ingested_at", "_row_number")
+Severity = Literal["warn", "quarantine", "fail"]
 
 
 class SpecError(ValueError):
@@ -53,6 +54,44 @@ class ColumnSpec(_Strict):
         default=None, description="SQL expression over the typed column, applied in silver."
     )
     description: str | None = None
+    allowed: list[str | int | float | bool] | None = Field(
+        default=None, description="The only values a row may have in this column."
+    )
+    min: int | float | str | None = Field(
+        default=None, description="Smallest allowed value (a number, or an ISO date/time)."
+    )
+    max: int | float | str | None = Field(
+        default=None, description="Largest allowed value (a number, or an ISO date/time)."
+    )
+    pattern: str | None = Field(
+        default=None, description="Regular expression the raw value must match in full."
+    )
+    not_future: bool = Field(
+        default=False, description="Dates/times may not lie after the file was delivered."
+    )
+    references: str | None = Field(
+        default=None, description="'entity.column' this column must point to (referential check)."
+    )
+    severity: Severity = Field(
+        default="quarantine", description="What breaking allowed/min/max/pattern/not_future does."
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression {value!r}: {error}") from None
+        return value
+
+    @field_validator("references")
+    @classmethod
+    def _reference_form(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", value):
+            raise ValueError(f"references must be 'entity.column', got {value!r}")
+        return value
 
     @field_validator("type")
     @classmethod
@@ -64,6 +103,41 @@ class ColumnSpec(_Strict):
                 "DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP, TIMESTAMPTZ, UUID"
             )
         return normalized
+
+
+class RowRule(_Strict):
+    """A rule every silver row must satisfy, as a SQL condition over its typed columns."""
+
+    name: str
+    check: str = Field(description="SQL boolean; a row breaks the rule when it is FALSE.")
+    severity: Severity = "quarantine"
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_identifier(value, "rule name")
+
+
+class Completeness(_Strict):
+    """How complete a zone's records must be."""
+
+    min_complete_share: float = Field(
+        default=0.95, ge=0, le=1, description="Share of rows with every listed column present."
+    )
+    columns: list[str] | None = Field(
+        default=None, description="Columns a complete record has; default every declared column."
+    )
+
+
+class RevisionTolerance(_Strict):
+    """How far row and key counts may move from the previous revision of the same table."""
+
+    max_row_drop: float = Field(default=0.10, ge=0, le=1)
+    max_key_drop: float = Field(default=0.10, ge=0, le=1)
+    max_row_growth: float | None = Field(
+        default=None, ge=0, description="Largest relative growth; none by default."
+    )
 
 
 class SourceSpec(_Strict):
@@ -80,6 +154,16 @@ class SourceSpec(_Strict):
         default_factory=dict,
         description="New silver columns as SQL over typed raw values, before pseudonymization.",
     )
+    rules: list[RowRule] = Field(default_factory=list)
+    completeness: Completeness = Field(default_factory=Completeness)
+    tolerance: RevisionTolerance = Field(default_factory=RevisionTolerance)
+    schema_drift: Literal["accept", "rescue", "fail"] = Field(
+        default="rescue",
+        description="Extra columns: accept (record only), rescue (keep as JSON), fail (refuse file).",
+    )
+    max_quarantine_share: float = Field(
+        default=0.05, ge=0, le=1, description="Share of quarantined rows above which a WARN is raised."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceSpec:
@@ -94,6 +178,13 @@ class SourceSpec(_Strict):
             raise ValueError(f"key column(s) {missing} are not declared in columns")
         if self.version_column and self.version_column not in self.columns:
             raise ValueError(f"version_column {self.version_column!r} is not declared in columns")
+        completeness = self.completeness.columns or []
+        unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
+        if unknown:
+            raise ValueError(f"completeness.columns {unknown} are not declared columns")
+        names = [rule.name for rule in self.rules]
+        if len(names) != len(set(names)):
+            raise ValueError(f"rule names must be unique, got {names}")
         pii_keys = [k for k in self.key if self.columns[k].pii]
         if pii_keys:
             raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
@@ -119,6 +210,10 @@ class GoldSpec(_Strict):
     inputs: list[str] = Field(
         default_factory=list, description="Tables a Polars function reads, as 'zone.name'."
     )
+    key: str | None = Field(
+        default=None, description="Column whose distinct count is tracked; default grain[0]."
+    )
+    tolerance: RevisionTolerance = Field(default_factory=RevisionTolerance)
 
     @model_validator(mode="after")
     def _one_transform(self) -> GoldSpec:
@@ -234,6 +329,16 @@ def _check_refs(spec: ProductSpec, path: Path) -> None:
             if zone == "gold" and table == name:
                 raise SpecError(f"{path}: gold.{name}.{field}: a gold product cannot read itself")
     _check_acyclic(spec, path)
+    for source_name, source in spec.sources.items():
+        for column_name, column in source.columns.items():
+            if not column.references:
+                continue
+            entity, _, target = column.references.partition(".")
+            if entity not in spec.sources or target not in spec.sources[entity].columns:
+                raise SpecError(
+                    f"{path}: sources.{source_name}.columns.{column_name}.references: "
+                    f"unknown column {column.references!r}"
+                )
 
 
 def _check_acyclic(spec: ProductSpec, path: Path) -> None:

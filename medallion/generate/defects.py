@@ -134,10 +134,13 @@ def _share(n: int, rate: float) -> int:
     return min(n, max(1, round(rate * n)))
 
 
-def _pick(rng: np.random.Generator, n: int, rate: float) -> pl.Series:
-    """Boolean mask selecting a random share of `n` rows."""
+def _pick(
+    rng: np.random.Generator, n: int, rate: float, among: pl.Series | None = None
+) -> pl.Series:
+    """Boolean mask selecting a random share of `n` rows, or of the non-null rows of `among`."""
+    rows = np.arange(n) if among is None else np.flatnonzero(among.is_not_null().to_numpy())
     mask = np.zeros(n, dtype=bool)
-    mask[rng.choice(n, size=_share(n, rate), replace=False)] = True
+    mask[rng.choice(rows, size=_share(rows.size, rate), replace=False)] = True
     return pl.Series(mask)
 
 
@@ -163,16 +166,16 @@ def _nulls(
 def _out_of_range(
     frame: pl.DataFrame, roles: ColumnRoles, rate: float, rng: np.random.Generator
 ) -> pl.DataFrame:
-    """Make a share of amounts negative and move a share of dates 5 years into the future."""
+    """Make a share of non-null amounts negative and move a share of dates 5 years ahead."""
     exprs = []
     for c in _present(frame, roles.amounts):
         dtype = frame.schema[c]
         negative = (-(pl.col(c).abs()) - 1).cast(dtype)
-        mask = _pick(rng, frame.height, rate)
+        mask = _pick(rng, frame.height, rate, frame[c])
         exprs.append(pl.when(mask).then(negative).otherwise(pl.col(c)).alias(c))
     for c in _present(frame, roles.temporal):
         future = pl.col(c).dt.offset_by(FUTURE_OFFSET)
-        mask = _pick(rng, frame.height, rate)
+        mask = _pick(rng, frame.height, rate, frame[c])
         exprs.append(pl.when(mask).then(future).otherwise(pl.col(c)).alias(c))
     return frame.with_columns(exprs) if exprs else frame
 

@@ -30,6 +30,7 @@ def write_batch(frame: pl.DataFrame, path: Path, fmt: str) -> None:
     tmp = Path(tmp_name)
     try:
         _write(frame, tmp, fmt)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from medallion.zones.sql import literal, quote
 
 EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet",), "json": (".json", ".jsonl", ".ndjson")}
 RESCUED_COLUMN = "_rescued_data"
+PARSE_ERROR_COLUMN = "_parse_error"
 LEDGER = "_ingested_files"
 
 
@@ -50,6 +51,7 @@ class IngestionReport:
     ingested: list[tuple[str, int]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    batch_ids: list[str] = field(default_factory=list)
 
     @property
     def rows_added(self) -> int:
@@ -104,6 +106,7 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
     columns = [f"{quote(c)} {bronze_column_type(source, c)}" for c in source.columns]
     columns += [
         f"{RESCUED_COLUMN} VARCHAR",
+        f"{PARSE_ERROR_COLUMN} VARCHAR",
         "_batch_id VARCHAR NOT NULL",
         "_source_file VARCHAR NOT NULL",
         "_ingested_at TIMESTAMP NOT NULL",
@@ -115,24 +118,29 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
         f"""CREATE TABLE IF NOT EXISTS {schema}.{LEDGER} (
             source VARCHAR NOT NULL, file_name VARCHAR NOT NULL, path VARCHAR NOT NULL,
             sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
-            row_count BIGINT NOT NULL, extra_columns VARCHAR[], missing_columns VARCHAR[],
-            ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (source, sha256))"""
+            row_count BIGINT NOT NULL, malformed_rows BIGINT NOT NULL,
+            extra_columns VARCHAR[] NOT NULL, missing_columns VARCHAR[] NOT NULL,
+            retyped_columns VARCHAR[] NOT NULL, ingested_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (source, sha256))"""
     )
     return table
 
 
 def _struct(columns: dict[str, str]) -> str:
-    return (
-        "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
-    )
+    return "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
 
 
-def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None) -> str:
+def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None, rejects: str = "") -> str:
     location = literal(str(path))
     if fmt == "csv":
+        keep = (
+            f", store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan'"
+            if rejects
+            else ""
+        )
         return (
             f"read_csv({location}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', strict_mode = true, columns = {_struct(columns or {})})"
+            f"escape = '\"', strict_mode = true, columns = {_struct(columns or {})}{keep})"
         )
     if fmt == "json":
         if columns is None:
@@ -148,12 +156,9 @@ def csv_header(path: Path) -> list[str]:
             first = handle.readline()
     except UnicodeDecodeError:
         raise LandingFileError(f"{path}: header is not utf-8 encoded; nothing ingested") from None
-    names = next(csv.reader([first]), [])
-    names = [name.strip() for name in names]
+    names = [name.strip() for name in next(csv.reader([first]), [])]
     if not names or not any(names):
-        raise LandingFileError(
-            f"{path}: first line is not a header of column names; nothing ingested"
-        )
+        raise LandingFileError(f"{path}: first line is not a header of column names; nothing ingested")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates or "" in names:
         raise LandingFileError(
@@ -163,27 +168,59 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
-def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> list[str]:
+def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> dict[str, str]:
+    """Delivered column names and their types (VARCHAR for CSV, which carries none)."""
     if fmt == "csv":
-        return csv_header(path)
+        return dict.fromkeys(csv_header(path), "VARCHAR")
     rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(fmt, path)}").fetchall()
-    return [row[0] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")]
+    return {row[0]: row[1] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")}
 
 
-def _select_list(source: SourceSpec, delivered: list[str], extra: list[str]) -> list[str]:
+def _retyped(source: SourceSpec, delivered: dict[str, str]) -> list[str]:
+    if source.format != "parquet":
+        return []
+    return [
+        f"{name}: {kind} (declared {source.columns[name].type})"
+        for name, kind in delivered.items()
+        if name in source.columns and kind.replace(" ", "") != source.columns[name].type.replace(" ", "")
+    ]
+
+
+def _select_list(source: SourceSpec, delivered: list[str], extra: list[str], rescue: bool) -> list[str]:
     select = []
     for column in source.columns:
         kind = bronze_column_type(source, column)
-        if column in delivered:
-            select.append(f"CAST({quote(column)} AS {kind}) AS {quote(column)}")
-        else:
-            select.append(f"CAST(NULL AS {kind}) AS {quote(column)}")
-    if extra:
+        value = quote(column) if column in delivered else "NULL"
+        select.append(f"CAST({value} AS {kind}) AS {quote(column)}")
+    if extra and rescue:
         pairs = ", ".join(f"{literal(c)}, {quote(c)}" for c in extra)
         select.append(f"json_object({pairs})::VARCHAR AS {RESCUED_COLUMN}")
     else:
         select.append(f"CAST(NULL AS VARCHAR) AS {RESCUED_COLUMN}")
+    select.append(f"CAST(NULL AS VARCHAR) AS {PARSE_ERROR_COLUMN}")
     return select
+
+
+def _check_drift(path: Path, source: SourceSpec, missing: list[str], extra: list[str], retyped: list[str]) -> None:
+    required = [c for c in source.required_columns if c in missing]
+    if required:
+        raise LandingFileError(
+            f"{path}: missing required column(s) {required} (rule: required column); nothing ingested"
+        )
+    if source.schema_drift == "fail" and (missing or extra or retyped):
+        found = "; ".join(
+            part
+            for part in (
+                f"new {extra}" if extra else "",
+                f"missing {missing}" if missing else "",
+                f"retyped {retyped}" if retyped else "",
+            )
+            if part
+        )
+        raise LandingFileError(
+            f"{path}: columns differ from the spec ({found}) and the source's schema_drift "
+            "policy is 'fail'; nothing ingested"
+        )
 
 
 def ingest_file(
@@ -196,12 +233,15 @@ def ingest_file(
 ) -> int | None:
     """Append one file to bronze and the ledger in one transaction.
 
+    CSV lines that do not parse (wrong number of fields, unterminated quotes, bad bytes)
+    are kept in bronze with their raw text and the parser's error, for silver to quarantine.
+
     Returns:
         Rows appended, or None when a file with the same content was ingested before.
 
     Raises:
-        LandingFileError: the file is empty, has no rows, misses a required column, or
-            cannot be parsed; nothing is written.
+        LandingFileError: the file is empty, has no rows, misses a required column, breaks
+            the schema drift policy, or cannot be parsed at all; nothing is written.
     """
     source = spec.sources[source_name]
     table = ensure_bronze(con, spec, source_name)
@@ -218,61 +258,67 @@ def ingest_file(
     try:
         delivered = _delivered_columns(con, source.format, path)
     except duckdb.Error as error:
-        raise LandingFileError(
-            f"{path}: cannot read as {source.format}: {_first_line(error)}"
-        ) from None
-    missing_required = [c for c in source.required_columns if c not in delivered]
-    if missing_required:
-        raise LandingFileError(
-            f"{path}: missing required column(s) {missing_required} "
-            f"(delivered: {delivered}); nothing ingested"
-        )
+        raise LandingFileError(f"{path}: cannot read as {source.format}: {_first_line(error)}") from None
     missing = [c for c in source.columns if c not in delivered]
     extra = [c for c in delivered if c not in source.columns]
+    retyped = _retyped(source, delivered)
+    _check_drift(path, source, missing, extra, retyped)
     reader_columns = None
     if source.format == "csv":
         reader_columns = dict.fromkeys(delivered, "VARCHAR")
-    if source.format == "json":
+    elif source.format == "json":
         reader_columns = {c: ("JSON" if c in extra else "VARCHAR") for c in delivered}
     row_number = "file_row_number + 1" if source.format == "parquet" else "row_number() OVER ()"
-    select = ", ".join(_select_list(source, delivered, extra))
+    select = ", ".join(_select_list(source, list(delivered), extra, source.schema_drift == "rescue"))
+    rejects = f"_rejects_{landing.sha256[:16]}" if source.format == "csv" else ""
     stamp = ingested_at or datetime.now(UTC).replace(tzinfo=None)
+    lineage = [landing.batch_id, str(path), stamp]
     con.execute("BEGIN TRANSACTION")
     try:
         inserted = con.execute(
             f"""INSERT INTO {table} BY NAME
                 SELECT {select}, ? AS _batch_id, ? AS _source_file,
                        ? AS _ingested_at, {row_number} AS _row_number
-                FROM {_reader(source.format, path, reader_columns)}""",
-            [landing.batch_id, str(path), stamp],
+                FROM {_reader(source.format, path, reader_columns, rejects)}""",
+            lineage,
         ).fetchone()[0]
-        if inserted == 0:
+        malformed = _keep_rejected_lines(con, table, rejects, inserted, lineage) if rejects else 0
+        if inserted + malformed == 0:
             raise LandingFileError(f"{path}: header only, no data rows; nothing ingested")
         con.execute(
-            f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                source_name,
-                path.name,
-                str(path),
-                landing.sha256,
-                landing.size_bytes,
-                landing.batch_id,
-                inserted,
-                extra,
-                missing,
-                stamp,
+                source_name, path.name, str(path), landing.sha256, landing.size_bytes,
+                landing.batch_id, inserted + malformed, malformed, extra, missing, retyped, stamp,
             ],
         )
         con.execute("COMMIT")
     except duckdb.Error as error:
         con.execute("ROLLBACK")
-        raise LandingFileError(
-            f"{path}: cannot ingest as {source.format}: {_first_line(error)}"
-        ) from None
+        raise LandingFileError(f"{path}: cannot ingest as {source.format}: {_first_line(error)}") from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return int(inserted)
+    finally:
+        if rejects:
+            con.execute(f"DROP TABLE IF EXISTS {rejects}")
+            con.execute(f"DROP TABLE IF EXISTS {rejects}_scan")
+    return int(inserted + malformed)
+
+
+def _keep_rejected_lines(
+    con: duckdb.DuckDBPyConnection, table: str, rejects: str, parsed: int, lineage: list
+) -> int:
+    """Append each line the CSV parser rejected, raw, with the parser's reason."""
+    return con.execute(
+        f"""INSERT INTO {table} BY NAME
+            SELECT json_object('raw_line', csv_line)::VARCHAR AS {RESCUED_COLUMN},
+                   'line ' || line || ': ' || error_type || ': ' || error_message AS {PARSE_ERROR_COLUMN},
+                   ? AS _batch_id, ? AS _source_file, ? AS _ingested_at,
+                   ? + row_number() OVER (ORDER BY line, column_idx) AS _row_number
+            FROM (SELECT * FROM {rejects} QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1)""",
+        [*lineage, parsed],
+    ).fetchone()[0]
 
 
 def _first_line(error: BaseException) -> str:
@@ -299,4 +345,5 @@ def ingest_source(
             report.skipped.append(path.name)
         else:
             report.ingested.append((path.name, rows))
+            report.batch_ids.append(landing.batch_id)
     return report

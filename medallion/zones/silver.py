@@ -9,15 +9,17 @@ as query parameters, so the key never appears in SQL text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
 from medallion.spec import LINEAGE_COLUMNS, ProductSpec, SourceSpec
-from medallion.zones.bronze import bronze_column_type
-from medallion.zones.sql import quote
+from medallion.zones.bronze import PARSE_ERROR_COLUMN
+from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
+from medallion.zones.sql import literal, quote
 
 TYPED = "_silver_typed"
+MALFORMED = "malformed"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class SilverCounts:
     silver_rows: int
     quarantined_rows: int
     duplicates_removed: int
+    failed_rows: int = 0
+    warned_rows: int = 0
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -36,46 +41,43 @@ class SilverCounts:
         )
 
 
-def typed_expression(source: SourceSpec, column: str) -> str:
-    """SQL turning the bronze value into the declared type; NULL when it does not convert."""
-    name = quote(column)
-    target = source.columns[column].type
-    if bronze_column_type(source, column) != "VARCHAR":
-        return name
-    trimmed = f"NULLIF(trim({name}), '')"
-    return trimmed if target == "VARCHAR" else f"TRY_CAST({trimmed} AS {target})"
+def _names(rules: list[Rule]) -> str:
+    return "[" + ", ".join(literal(r.name) for r in rules) + "]::VARCHAR[]"
 
 
-def violation_expressions(source: SourceSpec) -> list[str]:
-    """One SQL expression per row rule, yielding the rule's name when a row breaks it."""
-    rules = []
-    for column, declared in source.columns.items():
-        name = quote(column)
-        raw_present = (
-            f"NULLIF(trim({name}), '') IS NOT NULL"
-            if bronze_column_type(source, column) == "VARCHAR"
-            else f"{name} IS NOT NULL"
-        )
-        if declared.required:
-            rules.append(f"CASE WHEN NOT ({raw_present}) THEN 'required({column})' END")
-        if typed_expression(source, column) != name and declared.type != "VARCHAR":
-            rules.append(
-                f"CASE WHEN {raw_present} AND {typed_expression(source, column)} IS NULL "
-                f"THEN 'type({column}, {declared.type})' END"
-            )
-    return rules
+def _flags(rules: list[Rule]) -> str:
+    cases = ", ".join(f"CASE WHEN {r.violated} THEN {literal(r.name)} END" for r in rules)
+    return f"list_filter([{cases}]::VARCHAR[], rule -> rule IS NOT NULL)" if rules else "[]::VARCHAR[]"
 
 
 def typed_sql(spec: ProductSpec, source_name: str) -> str:
-    """Bronze rows typed, each with the list of rules it breaks."""
+    """Bronze rows typed, each with the rules it breaks: `_violations` move the row to
+    quarantine, `_warnings` keep it in silver."""
     source = spec.sources[source_name]
-    typed = [f"{typed_expression(source, c)} AS {quote(c)}" for c in source.columns]
-    rules = violation_expressions(source) or ["NULL::VARCHAR"]
-    violations = f"list_filter([{', '.join(rules)}], rule -> rule IS NOT NULL) AS _violations"
-    return (
-        f"SELECT {', '.join(typed)}, {violations}, {', '.join(LINEAGE_COLUMNS)} "
-        f"FROM {spec.table('bronze', source_name)}"
-    )
+    rules = source_rules(source)
+    raw = [r for r in rules if r.on_raw]
+    typed = [r for r in rules if not r.on_raw]
+    blocking = [r for r in raw if r.severity != "warn"]
+    typed_columns = ", ".join(f"{typed_expression(source, c)} AS {quote(c)}" for c in source.columns)
+    lineage = ", ".join(LINEAGE_COLUMNS)
+    return f"""
+        WITH flagged AS (
+            SELECT *,
+                   CASE WHEN {PARSE_ERROR_COLUMN} IS NOT NULL THEN ['{MALFORMED}']
+                        ELSE {_flags(blocking)} END AS _raw_violations,
+                   {_flags([r for r in raw if r.severity == "warn"])} AS _raw_warnings
+            FROM {spec.table("bronze", source_name)}
+        ),
+        typed AS (
+            SELECT {typed_columns}, _raw_violations, _raw_warnings, {lineage} FROM flagged
+        )
+        SELECT * EXCLUDE (_raw_violations, _raw_warnings),
+               list_concat(_raw_violations,
+                           {_flags([r for r in typed if r.severity != "warn"])}) AS _violations,
+               list_concat(_raw_warnings,
+                           {_flags([r for r in typed if r.severity == "warn"])}) AS _warnings
+        FROM typed
+    """
 
 
 def silver_sql(spec: ProductSpec, source_name: str) -> str:
@@ -105,7 +107,7 @@ def silver_sql(spec: ProductSpec, source_name: str) -> str:
     final += list(LINEAGE_COLUMNS)
     return f"""
         WITH valid AS (
-            SELECT * EXCLUDE (_violations) FROM {TYPED} WHERE len(_violations) = 0
+            SELECT * EXCLUDE (_violations, _warnings) FROM {TYPED} WHERE len(_violations) = 0
         ),
         cleaned AS ({cleaned}),
         latest AS (
@@ -119,12 +121,11 @@ def silver_sql(spec: ProductSpec, source_name: str) -> str:
 
 def quarantine_sql(spec: ProductSpec, source_name: str) -> str:
     """Bronze rows, as delivered, that broke a rule, with the rules and a readable reason."""
-    reason = """array_to_string(list_transform(q._violations, rule ->
-        CASE WHEN starts_with(rule, 'required(')
-             THEN regexp_extract(rule, '\\((.*)\\)', 1) || ' is required but missing'
-             ELSE regexp_extract(rule, '\\(([^,]*),', 1) || ' does not convert to '
-                  || regexp_extract(rule, ', (.*)\\)', 1)
-        END), '; ')"""
+    rules = source_rules(spec.sources[source_name])
+    readable = reason_case(rules, "rule").replace(
+        "CASE rule ", f"CASE rule WHEN '{MALFORMED}' THEN 'malformed line, ' || b.{PARSE_ERROR_COLUMN} ", 1
+    )
+    reason = f"array_to_string(list_transform(q._violations, rule -> {readable}), '; ')"
     return f"""
         SELECT b.*, q._violations AS _rules, {reason} AS _reason
         FROM {spec.table("bronze", source_name)} AS b
@@ -145,9 +146,20 @@ def build_silver(
     quarantine = spec.table("quarantine", source_name)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {typed_sql(spec, source_name)}")
     try:
-        bronze_rows, quarantined = con.execute(
-            f"SELECT count(*), count(*) FILTER (len(_violations) > 0) FROM {TYPED}"
+        fail_rules = [r for r in source_rules(spec.sources[source_name]) if r.severity == "fail"]
+        bronze_rows, quarantined, failed, warned = con.execute(
+            f"""SELECT count(*), count(*) FILTER (len(_violations) > 0),
+                       count(*) FILTER (list_has_any(_violations, {_names(fail_rules)})),
+                       count(*) FILTER (len(_warnings) > 0)
+                FROM {TYPED}"""
         ).fetchone()
+        rule_counts = dict(
+            con.execute(
+                f"""SELECT rule, count(*) FROM (
+                        SELECT unnest(list_concat(_violations, _warnings)) AS rule FROM {TYPED})
+                    GROUP BY rule ORDER BY rule"""
+            ).fetchall()
+        )
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('silver')}")
@@ -171,4 +183,7 @@ def build_silver(
         silver_rows=int(silver_rows),
         quarantined_rows=int(quarantined),
         duplicates_removed=int(bronze_rows - quarantined - silver_rows),
+        failed_rows=int(failed),
+        warned_rows=int(warned),
+        rule_counts={str(k): int(v) for k, v in rule_counts.items()},
     )

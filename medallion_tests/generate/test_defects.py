@@ -106,6 +106,16 @@ def test_out_of_range_makes_negative_amounts_and_future_dates() -> None:
     assert out["id"].equals(original["id"])
 
 
+def test_out_of_range_only_touches_present_values() -> None:
+    frame = _frame().with_columns(
+        duration=pl.when(pl.col("id") % 2 == 0).then(None).otherwise(pl.col("duration"))
+    )
+    out = inject(frame, ROLES, kinds=("nulls", "out_of_range"), rate=0.05, seed=1)
+    assert out["duration"].null_count() == 200
+    assert out.filter(pl.col("duration") < 0).height == 10
+    assert out.filter(pl.col("amount") < 0).height == 19
+
+
 def test_canary_marks_string_pii_and_nothing_else() -> None:
     original, out = _frame(), _inject("canary", rate=0.1)
     pattern = re.compile(CANARY_PATTERN)

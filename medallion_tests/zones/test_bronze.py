@@ -113,11 +113,6 @@ def test_parquet_keeps_declared_types(con, spec, tmp_path):
             "order_id;customer_id;ordered_at;amount\n1;2;2026-01-01;3\n",
             "missing required column(s)",
         ),
-        (
-            "ragged.csv",
-            "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,,extra\n",
-            "cannot",
-        ),
     ],
 )
 def test_unreadable_csv_names_file_and_problem_and_writes_nothing(
@@ -160,3 +155,24 @@ def test_bad_file_is_reported_and_good_files_still_land(con, spec, landing):
     assert len(report.failed) == 2
     assert any("notes.xlsx: unknown file type '.xlsx'" in f for f in report.failed)
     assert any("orders_2026-01-02.csv: missing required column(s)" in f for f in report.failed)
+
+
+def test_malformed_csv_lines_are_kept_raw_with_the_parser_reason(con, spec, tmp_path):
+    path = write(
+        tmp_path / "l" / "orders" / "ragged.csv",
+        "order_id,customer_id,ordered_at,amount,coupon\n"
+        "1,2,2026-01-01,3,\n"
+        "2,2,2026-01-01,3,,extra\n"
+        "3,2\n"
+        "4,2,2026-01-01,5,\n",
+    )
+    assert ingest_file(con, spec, "orders", _landing("orders", path)) == 4
+    rows = con.execute(
+        "SELECT order_id, _rescued_data, _parse_error FROM shop_bronze.orders ORDER BY _row_number"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["1", "4", None, None]
+    assert rows[2][1] == '{"raw_line":"2,2,2026-01-01,3,,extra"}'
+    assert rows[2][2].startswith("line 3: TOO MANY COLUMNS")
+    assert rows[3][2].startswith("line 4: MISSING COLUMNS")
+    ledger = con.execute("SELECT row_count, malformed_rows FROM shop_bronze._ingested_files").fetchone()
+    assert ledger == (4, 2)

@@ -11,6 +11,7 @@ are generated alone or together with all other days.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -226,19 +227,23 @@ def generate(
                 )
             stamp = date.fromordinal(start.toordinal() + d).isoformat()
             path = Path(landing_dir) / name / f"{name}_{stamp}.{_EXTENSIONS[fmt]}"
-            write_batch(batch, path, fmt)
-            written[name] += batch.height
             if hit and fmt == "csv" and "malformed" in defects.kinds:
-                append_malformed_lines(path, rows=batch.height, rate=defects.rate)
+                staging = path.with_name(f".{path.name}.malformed")
+                write_batch(batch, staging, fmt)
+                append_malformed_lines(staging, rows=batch.height, rate=defects.rate)
+                os.replace(staging, path)
+            else:
+                write_batch(batch, path, fmt)
+            written[name] += batch.height
     return written
 
 
 def customers_for_rows(rows: int, days: int) -> int:
     """Customer count for which usage_events, the largest source, has about `rows` rows."""
-    reference = 4000
+    reference, start = 4000, date(2026, 1, 5)
     rngs = _streams(0)
-    population = _population(rngs["customers"], rngs["churn"], reference, days)
-    _, _, rate = _usage_rates(population, _season(rngs["usage"], days, date(2026, 1, 5)))
+    population = _population(rngs["customers"], rngs["churn"], reference, days, start)
+    _, _, rate = _usage_rates(population, _season(rngs["usage"], days, start))
     per_customer = float(rate.sum()) / reference
     return max(1, math.ceil(rows / per_customer))
 
@@ -248,7 +253,7 @@ def _simulate(
 ) -> dict[str, tuple[pl.DataFrame, np.ndarray]]:
     """Every source as one frame sorted by delivery day, plus that day per row."""
     rngs = _streams(seed)
-    population = _population(rngs["customers"], rngs["churn"], customers, days)
+    population = _population(rngs["customers"], rngs["churn"], customers, days, start)
     epoch = _epoch_day(start)
     return {
         "customers": _customers(rngs["customers"], population, epoch),
@@ -272,11 +277,11 @@ def _child_seed(seed: int, day: int, index: int) -> int:
 
 
 def _population(
-    rng: np.random.Generator, churn_rng: np.random.Generator, n: int, days: int
+    rng: np.random.Generator, churn_rng: np.random.Generator, n: int, days: int, start: date
 ) -> _Population:
     """Signups, plans, latent traits and cancellation days of all customers."""
     n_old = round(EXISTING_SHARE * n)
-    weekday = np.arange(days) % 7
+    weekday = (start.weekday() + np.arange(days)) % 7
     weights = np.asarray(WEEKDAY_SIGNUPS)[weekday] * (1 + 0.002 * np.arange(days))
     signup_day = np.concatenate(
         [

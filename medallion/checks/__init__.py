@@ -1,0 +1,2 @@
+"""Zone contracts: pure checks over DuckDB that return outcomes; Dagster wiring lives in
+medallion/assets/checks.py."""
