@@ -77,8 +77,8 @@ def _parse_days(text: str | None) -> range | None:
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.generate.defects import DefectOptions
+    from medallion.generate.options import DriftOptions
     from medallion.generate.product import run_generator
-    from medallion.products.churn.generator import DriftOptions
 
     landing = Path(args.landing) if args.landing else settings.landing
     drift = (

@@ -232,8 +232,60 @@ class GoldSpec(_Strict):
         return self
 
 
+ESTIMATORS = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
+
+
+class VariantSpec(_Strict):
+    """One model variant: an estimator from the allow-list and its hyper-parameters."""
+
+    estimator: Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+    params: dict[str, int | float | str | bool | None] = Field(
+        default_factory=dict, description="Hyper-parameters passed to the scikit-learn estimator."
+    )
+    description: str | None = None
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict) -> dict:
+        for name in value:
+            _check_identifier(name, "parameter")
+        return value
+
+
+class GatesSpec(_Strict):
+    """Thresholds a variant must meet to be promoted to champion."""
+
+    accuracy_tolerance: float = Field(
+        default=0.0,
+        ge=0,
+        description="How far the primary metric may fall below the current champion's.",
+    )
+    bias_max_difference: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Largest demographic parity and equalized odds difference allowed.",
+    )
+    bias_min_group_size: int = Field(
+        default=30,
+        ge=1,
+        description="Groups smaller than this on the holdout are reported but not compared.",
+    )
+    latency_p95_ms: float = Field(
+        default=10.0, gt=0, description="Budget for p95 single-row scoring, milliseconds."
+    )
+    latency_samples: int = Field(
+        default=300, ge=20, description="Single-row predictions timed for the percentiles."
+    )
+    batch_rows: int = Field(default=100_000, ge=1, description="Rows of the timed batch.")
+    batch_seconds: float = Field(
+        default=1.0, gt=0, description="Budget for scoring the batch, seconds."
+    )
+
+
 class ModelSpec(_Strict):
-    """What the model learns from the gold feature table; variants and gates come later."""
+    """What the model learns from the gold feature table, its variants and its gates."""
 
     table: str = "customer_features"
     target: str
@@ -241,6 +293,44 @@ class ModelSpec(_Strict):
     time_column: str
     features: list[str] = Field(min_length=1)
     sensitive: list[str] = Field(default_factory=list)
+    task: Literal["classification"] = "classification"
+    primary_metric: str = Field(
+        default="roc_auc", description="Metric that ranks variants and gates accuracy."
+    )
+    holdout_days: int = Field(
+        default=21, ge=1, description="The last labelled days of time_column held out."
+    )
+    gap_days: int = Field(
+        default=0, ge=0, description="Days dropped between training and holdout (label horizon)."
+    )
+    seed: int = 42
+    decision_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Score above which a row is predicted positive."
+    )
+    max_train_rows: int = Field(
+        default=250_000, ge=100, description="Training rows beyond this are sampled down."
+    )
+    max_holdout_rows: int = Field(
+        default=250_000, ge=100, description="Holdout rows beyond this are sampled down."
+    )
+    variants: dict[str, VariantSpec] = Field(default_factory=dict)
+    gates: GatesSpec = Field(default_factory=GatesSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        for name in self.variants:
+            _check_identifier(name, "variant")
+        if self.primary_metric not in CLASSIFICATION_METRICS:
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} is not a {self.task} metric; "
+                f"use one of {', '.join(CLASSIFICATION_METRICS)}"
+            )
+        reserved = {self.target, self.entity_key, self.time_column} & set(self.features)
+        if reserved:
+            raise ValueError(f"features cannot include target, key or time column: {reserved}")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("features are listed more than once")
+        return self
 
 
 class MonitoringSpec(_Strict):

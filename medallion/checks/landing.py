@@ -31,7 +31,9 @@ def files_readable(report: IngestionReport) -> CheckOutcome:
     )
 
 
-def file_ledger(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str) -> CheckOutcome:
+def file_ledger(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str
+) -> CheckOutcome:
     """The ledger and bronze agree batch by batch: no content twice, no rows missing or extra."""
     table = spec.table("bronze", source_name)
     ledger = f"{spec.schema('bronze')}.{LEDGER}"

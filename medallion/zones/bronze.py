@@ -127,7 +127,9 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
 
 
 def _struct(columns: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
+    return (
+        "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
+    )
 
 
 def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None, rejects: str = "") -> str:
@@ -158,7 +160,9 @@ def csv_header(path: Path) -> list[str]:
         raise LandingFileError(f"{path}: header is not utf-8 encoded; nothing ingested") from None
     names = [name.strip() for name in next(csv.reader([first]), [])]
     if not names or not any(names):
-        raise LandingFileError(f"{path}: first line is not a header of column names; nothing ingested")
+        raise LandingFileError(
+            f"{path}: first line is not a header of column names; nothing ingested"
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates or "" in names:
         raise LandingFileError(
@@ -173,7 +177,9 @@ def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> 
     if fmt == "csv":
         return dict.fromkeys(csv_header(path), "VARCHAR")
     rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(fmt, path)}").fetchall()
-    return {row[0]: row[1] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")}
+    return {
+        row[0]: row[1] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")
+    }
 
 
 def _retyped(source: SourceSpec, delivered: dict[str, str]) -> list[str]:
@@ -182,11 +188,14 @@ def _retyped(source: SourceSpec, delivered: dict[str, str]) -> list[str]:
     return [
         f"{name}: {kind} (declared {source.columns[name].type})"
         for name, kind in delivered.items()
-        if name in source.columns and kind.replace(" ", "") != source.columns[name].type.replace(" ", "")
+        if name in source.columns
+        and kind.replace(" ", "") != source.columns[name].type.replace(" ", "")
     ]
 
 
-def _select_list(source: SourceSpec, delivered: list[str], extra: list[str], rescue: bool) -> list[str]:
+def _select_list(
+    source: SourceSpec, delivered: list[str], extra: list[str], rescue: bool
+) -> list[str]:
     select = []
     for column in source.columns:
         kind = bronze_column_type(source, column)
@@ -201,7 +210,9 @@ def _select_list(source: SourceSpec, delivered: list[str], extra: list[str], res
     return select
 
 
-def _check_drift(path: Path, source: SourceSpec, missing: list[str], extra: list[str], retyped: list[str]) -> None:
+def _check_drift(
+    path: Path, source: SourceSpec, missing: list[str], extra: list[str], retyped: list[str]
+) -> None:
     required = [c for c in source.required_columns if c in missing]
     if required:
         raise LandingFileError(
@@ -258,7 +269,9 @@ def ingest_file(
     try:
         delivered = _delivered_columns(con, source.format, path)
     except duckdb.Error as error:
-        raise LandingFileError(f"{path}: cannot read as {source.format}: {_first_line(error)}") from None
+        raise LandingFileError(
+            f"{path}: cannot read as {source.format}: {_first_line(error)}"
+        ) from None
     missing = [c for c in source.columns if c not in delivered]
     extra = [c for c in delivered if c not in source.columns]
     retyped = _retyped(source, delivered)
@@ -269,7 +282,9 @@ def ingest_file(
     elif source.format == "json":
         reader_columns = {c: ("JSON" if c in extra else "VARCHAR") for c in delivered}
     row_number = "file_row_number + 1" if source.format == "parquet" else "row_number() OVER ()"
-    select = ", ".join(_select_list(source, list(delivered), extra, source.schema_drift == "rescue"))
+    select = ", ".join(
+        _select_list(source, list(delivered), extra, source.schema_drift == "rescue")
+    )
     rejects = f"_rejects_{landing.sha256[:16]}" if source.format == "csv" else ""
     stamp = ingested_at or datetime.now(UTC).replace(tzinfo=None)
     lineage = [landing.batch_id, str(path), stamp]
@@ -288,14 +303,26 @@ def ingest_file(
         con.execute(
             f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                source_name, path.name, str(path), landing.sha256, landing.size_bytes,
-                landing.batch_id, inserted + malformed, malformed, extra, missing, retyped, stamp,
+                source_name,
+                path.name,
+                str(path),
+                landing.sha256,
+                landing.size_bytes,
+                landing.batch_id,
+                inserted + malformed,
+                malformed,
+                extra,
+                missing,
+                retyped,
+                stamp,
             ],
         )
         con.execute("COMMIT")
     except duckdb.Error as error:
         con.execute("ROLLBACK")
-        raise LandingFileError(f"{path}: cannot ingest as {source.format}: {_first_line(error)}") from None
+        raise LandingFileError(
+            f"{path}: cannot ingest as {source.format}: {_first_line(error)}"
+        ) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise

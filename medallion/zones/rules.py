@@ -66,48 +66,83 @@ def source_rules(source: SourceSpec) -> list[Rule]:
         present = raw_present(source, column)
         if declared.required:
             rules.append(
-                Rule(f"required({column})", "quarantine", f"NOT ({present})",
-                     f"{column} is required but missing", on_raw=True)
+                Rule(
+                    f"required({column})",
+                    "quarantine",
+                    f"NOT ({present})",
+                    f"{column} is required but missing",
+                    on_raw=True,
+                )
             )
         if typed_expression(source, column) != name and declared.type != "VARCHAR":
             rules.append(
-                Rule(f"type({column})", "quarantine",
-                     f"{present} AND {typed_expression(source, column)} IS NULL",
-                     f"{column} does not convert to {declared.type}", on_raw=True)
+                Rule(
+                    f"type({column})",
+                    "quarantine",
+                    f"{present} AND {typed_expression(source, column)} IS NULL",
+                    f"{column} does not convert to {declared.type}",
+                    on_raw=True,
+                )
             )
         severity = declared.severity
         if declared.pattern is not None:
             raw = f"trim(CAST({name} AS VARCHAR))"
             rules.append(
-                Rule(f"pattern({column})", severity,
-                     f"{present} AND NOT regexp_full_match({raw}, {literal(declared.pattern)})",
-                     f"{column} does not match the pattern {declared.pattern}", on_raw=True)
+                Rule(
+                    f"pattern({column})",
+                    severity,
+                    f"{present} AND NOT regexp_full_match({raw}, {literal(declared.pattern)})",
+                    f"{column} does not match the pattern {declared.pattern}",
+                    on_raw=True,
+                )
             )
         if declared.allowed is not None:
             values = ", ".join(_value_literal(v) for v in declared.allowed)
             shown = ", ".join(map(str, declared.allowed))
             rules.append(
-                Rule(f"allowed({column})", severity,
-                     f"{name} IS NOT NULL AND {name} NOT IN ({values})",
-                     f"{column} is not one of the allowed values ({shown})")
+                Rule(
+                    f"allowed({column})",
+                    severity,
+                    f"{name} IS NOT NULL AND {name} NOT IN ({values})",
+                    f"{column} is not one of the allowed values ({shown})",
+                )
             )
         if declared.min is not None or declared.max is not None:
-            low = f"{name} < {_bound(declared.min, declared.type)}" if declared.min is not None else "FALSE"
-            high = f"{name} > {_bound(declared.max, declared.type)}" if declared.max is not None else "FALSE"
+            low = (
+                f"{name} < {_bound(declared.min, declared.type)}"
+                if declared.min is not None
+                else "FALSE"
+            )
+            high = (
+                f"{name} > {_bound(declared.max, declared.type)}"
+                if declared.max is not None
+                else "FALSE"
+            )
             rules.append(
-                Rule(f"range({column})", severity, f"{name} IS NOT NULL AND ({low} OR {high})",
-                     f"{column} is outside [{declared.min}, {declared.max}]")
+                Rule(
+                    f"range({column})",
+                    severity,
+                    f"{name} IS NOT NULL AND ({low} OR {high})",
+                    f"{column} is outside [{declared.min}, {declared.max}]",
+                )
             )
         if declared.not_future and declared.type.startswith(TEMPORAL):
             rules.append(
-                Rule(f"future({column})", severity,
-                     f"{name} IS NOT NULL AND CAST({name} AS TIMESTAMP) > _ingested_at + INTERVAL 1 DAY",
-                     f"{column} lies in the future of its delivery")
+                Rule(
+                    f"future({column})",
+                    severity,
+                    f"{name} IS NOT NULL AND CAST({name} AS TIMESTAMP) > _ingested_at + INTERVAL 1 DAY",
+                    f"{column} lies in the future of its delivery",
+                )
             )
     for rule in source.rules:
         rules.append(
-            Rule(f"rule({rule.name})", rule.severity, f"NOT coalesce(({rule.check}), TRUE)",
-                 rule.description or f"breaks rule {rule.name}: {rule.check}")
+            Rule(
+                f"rule({rule.name})",
+                rule.severity,
+                f"NOT coalesce(({rule.check}), TRUE)",
+                rule.description or f"breaks rule {rule.name}: {rule.check}",
+            )
         )
     return rules
 

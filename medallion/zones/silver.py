@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from medallion.spec import LINEAGE_COLUMNS, ProductSpec, SourceSpec
+from medallion.spec import LINEAGE_COLUMNS, ProductSpec
 from medallion.zones.bronze import PARSE_ERROR_COLUMN
 from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
 from medallion.zones.sql import literal, quote
@@ -47,7 +47,9 @@ def _names(rules: list[Rule]) -> str:
 
 def _flags(rules: list[Rule]) -> str:
     cases = ", ".join(f"CASE WHEN {r.violated} THEN {literal(r.name)} END" for r in rules)
-    return f"list_filter([{cases}]::VARCHAR[], rule -> rule IS NOT NULL)" if rules else "[]::VARCHAR[]"
+    return (
+        f"list_filter([{cases}]::VARCHAR[], rule -> rule IS NOT NULL)" if rules else "[]::VARCHAR[]"
+    )
 
 
 def typed_sql(spec: ProductSpec, source_name: str) -> str:
@@ -58,7 +60,9 @@ def typed_sql(spec: ProductSpec, source_name: str) -> str:
     raw = [r for r in rules if r.on_raw]
     typed = [r for r in rules if not r.on_raw]
     blocking = [r for r in raw if r.severity != "warn"]
-    typed_columns = ", ".join(f"{typed_expression(source, c)} AS {quote(c)}" for c in source.columns)
+    typed_columns = ", ".join(
+        f"{typed_expression(source, c)} AS {quote(c)}" for c in source.columns
+    )
     lineage = ", ".join(LINEAGE_COLUMNS)
     return f"""
         WITH flagged AS (
@@ -123,7 +127,9 @@ def quarantine_sql(spec: ProductSpec, source_name: str) -> str:
     """Bronze rows, as delivered, that broke a rule, with the rules and a readable reason."""
     rules = source_rules(spec.sources[source_name])
     readable = reason_case(rules, "rule").replace(
-        "CASE rule ", f"CASE rule WHEN '{MALFORMED}' THEN 'malformed line, ' || b.{PARSE_ERROR_COLUMN} ", 1
+        "CASE rule ",
+        f"CASE rule WHEN '{MALFORMED}' THEN 'malformed line, ' || b.{PARSE_ERROR_COLUMN} ",
+        1,
     )
     reason = f"array_to_string(list_transform(q._violations, rule -> {readable}), '; ')"
     return f"""

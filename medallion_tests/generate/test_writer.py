@@ -37,6 +37,7 @@ def test_same_frame_gives_same_bytes(tmp_path: Path, fmt: str) -> None:
     write_batch(_frame(), second, fmt)
     assert first.read_bytes() == second.read_bytes()
     assert sorted(p.name for p in first.parent.iterdir()) == [f"x.{fmt}"]
+    assert first.stat().st_mode & 0o777 == 0o644
 
 
 def test_csv_has_header_iso_values_and_empty_nulls(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import polars as pl
 import yaml
 
 from medallion.generate.defects import ColumnRoles, DefectOptions, append_malformed_lines, inject
+from medallion.generate.options import DriftOptions
 from medallion.generate.writer import write_batch
 
 SPEC_PATH = Path(__file__).with_name("product.yaml")
@@ -144,18 +145,6 @@ _NEVER = 1_000_000_000
 
 
 @dataclass(frozen=True)
-class DriftOptions:
-    """From day `from_day` on, usage gets longer sessions and shifts towards the tv device."""
-
-    from_day: int
-    strength: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.from_day < 0 or self.strength < 0:
-            raise ValueError("drift from_day and strength must not be negative")
-
-
-@dataclass(frozen=True)
 class _Population:
     """Per-customer attributes and latent traits, indexed by customer position."""
 
@@ -191,12 +180,19 @@ def generate(
     seed: int = 42,
     customers: int = 2000,
     days: int = 120,
+    rows: int | None = None,
     start: date = date(2026, 1, 5),
     drift: DriftOptions | None = None,
     defects: DefectOptions | None = None,
     deliver_days: Iterable[int] | None = None,
 ) -> dict[str, int]:
-    """Write landing files `<source>/<source>_<YYYY-MM-DD>.<ext>`; return rows written per source."""
+    """Write landing files `<source>/<source>_<YYYY-MM-DD>.<ext>`; return rows written per source.
+
+    `rows`, when given, sizes the world so that usage_events has about that many rows and
+    overrides `customers`.
+    """
+    if rows is not None:
+        customers = customers_for_rows(rows, days)
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be positive")
     wanted = range(days) if deliver_days is None else sorted(set(deliver_days))

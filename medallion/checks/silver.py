@@ -1,0 +1,208 @@
+"""Bronze → silver contracts: every bronze row accounted for, records complete enough,
+row rules by severity, quarantine within bounds, references resolved."""
+
+from __future__ import annotations
+
+import duckdb
+
+from medallion.checks import names
+from medallion.checks.outcome import CheckOutcome
+from medallion.spec import ProductSpec
+from medallion.zones.rules import source_rules, typed_expression
+from medallion.zones.silver import SilverCounts
+from medallion.zones.sql import quote
+
+EXAMPLES = 5
+
+
+def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str) -> CheckOutcome:
+    """Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly.
+
+    Each bronze row is traced by its lineage (batch, row number) to silver or quarantine;
+    one found in neither counts as a duplicate only if a newer row of its key is in silver.
+    Anything else was lost, and a silver row with no bronze origin was invented.
+    """
+    source = spec.sources[entity]
+    keys = [quote(k) for k in source.key]
+    typed_keys = ", ".join(f"{typed_expression(source, k)} AS {quote(k)}" for k in source.key)
+    bronze = spec.table("bronze", entity)
+    silver = spec.table("silver", entity)
+    quarantine = spec.table("quarantine", entity)
+    key_match = " AND ".join(f"k.{k} = b.{k}" for k in keys)
+    per_batch = con.execute(
+        f"""
+        WITH b AS (SELECT _batch_id, _row_number, {typed_keys} FROM {bronze}),
+             s AS (SELECT _batch_id, _row_number FROM {silver}),
+             q AS (SELECT _batch_id, _row_number FROM {quarantine}),
+             k AS (SELECT DISTINCT {", ".join(keys)} FROM {silver}),
+             fate AS (
+                SELECT b._batch_id,
+                       CASE WHEN s._row_number IS NOT NULL AND q._row_number IS NOT NULL THEN 'both'
+                            WHEN s._row_number IS NOT NULL THEN 'silver'
+                            WHEN q._row_number IS NOT NULL THEN 'quarantine'
+                            WHEN EXISTS (SELECT 1 FROM k WHERE {key_match}) THEN 'duplicate'
+                            ELSE 'lost' END AS fate
+                FROM b
+                LEFT JOIN s USING (_batch_id, _row_number)
+                LEFT JOIN q USING (_batch_id, _row_number)
+             )
+        SELECT _batch_id, count(*) AS bronze,
+               count(*) FILTER (fate = 'silver') AS silver,
+               count(*) FILTER (fate = 'quarantine') AS quarantined,
+               count(*) FILTER (fate = 'duplicate') AS duplicates,
+               count(*) FILTER (fate IN ('lost', 'both')) AS unaccounted
+        FROM fate GROUP BY _batch_id ORDER BY _batch_id
+        """
+    ).fetchall()
+    invented = con.execute(
+        f"""SELECT count(*) FROM {silver} AS s ANTI JOIN {bronze} AS b USING (_batch_id, _row_number)"""
+    ).fetchone()[0]
+    totals = [sum(row[i] for row in per_batch) for i in range(1, 6)]
+    broken = [row for row in per_batch if row[5] > 0]
+    passed = not broken and invented == 0
+    return CheckOutcome(
+        name=names.ROW_ACCOUNTING,
+        passed=passed,
+        severity="ERROR",
+        description=(
+            f"bronze {totals[0]:,} = silver {totals[1]:,} + quarantined {totals[2]:,} "
+            f"+ duplicates {totals[3]:,} in each of {len(per_batch)} batch(es)"
+            if passed
+            else f"{totals[4]:,} bronze row(s) reached neither silver nor quarantine, "
+            f"{invented:,} silver row(s) have no bronze origin"
+        ),
+        metadata={
+            "bronze_rows": totals[0],
+            "silver_rows": totals[1],
+            "quarantined_rows": totals[2],
+            "duplicates_removed": totals[3],
+            "unaccounted_rows": totals[4],
+            "invented_rows": invented,
+            "batches": len(per_batch),
+            "unbalanced_batches": [row[0] for row in broken][:EXAMPLES],
+        },
+    )
+
+
+def completeness(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str) -> CheckOutcome:
+    """The share of complete records is at least the declared minimum."""
+    source = spec.sources[entity]
+    columns = source.completeness.columns or list(source.columns)
+    minimum = source.completeness.min_complete_share
+    table = spec.table("silver", entity)
+    present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    nulls = ", ".join(f"count(*) FILTER ({quote(c)} IS NULL)" for c in columns)
+    row = con.execute(
+        f"SELECT count(*), count(*) FILTER ({present}), {nulls} FROM {table}"
+    ).fetchone()
+    rows, complete = row[0], row[1]
+    share = complete / rows if rows else 0.0
+    null_counts = {c: n for c, n in zip(columns, row[2:], strict=True) if n}
+    passed = rows > 0 and share >= minimum
+    return CheckOutcome(
+        name=names.COMPLETENESS,
+        passed=passed,
+        severity="ERROR",
+        description=(
+            f"{share:.1%} of {rows:,} records complete (minimum {minimum:.0%})"
+            if rows
+            else "no records at all"
+        ),
+        metadata={
+            "observed_share": round(share, 6),
+            "min_complete_share": minimum,
+            "rows": rows,
+            "complete_rows": complete,
+            "null_counts": null_counts,
+        },
+    )
+
+
+def rule_outcomes(spec: ProductSpec, entity: str, counts: SilverCounts) -> list[CheckOutcome]:
+    """Fail rules (ERROR), warn rules (WARN) and the quarantined share (WARN)."""
+    rules = source_rules(spec.sources[entity])
+    by_severity = {
+        severity: {
+            r.name: counts.rule_counts.get(r.name, 0) for r in rules if r.severity == severity
+        }
+        for severity in ("fail", "warn")
+    }
+    fail_hits = {k: v for k, v in by_severity["fail"].items() if v}
+    warn_hits = {k: v for k, v in by_severity["warn"].items() if v}
+    share = counts.quarantined_rows / counts.bronze_rows if counts.bronze_rows else 0.0
+    limit = spec.sources[entity].max_quarantine_share
+    quarantined = {k: v for k, v in counts.rule_counts.items() if k not in by_severity["warn"]}
+    return [
+        CheckOutcome(
+            name=names.FAIL_RULES,
+            passed=not fail_hits,
+            severity="ERROR",
+            description=(
+                f"{counts.failed_rows:,} row(s) break a rule of severity fail (quarantined)"
+                if fail_hits
+                else f"no row breaks any of {len(by_severity['fail'])} fail rule(s)"
+            ),
+            metadata={"failed_rows": counts.failed_rows, "violations": fail_hits},
+        ),
+        CheckOutcome(
+            name=names.WARN_RULES,
+            passed=not warn_hits,
+            severity="WARN",
+            description=(
+                f"{counts.warned_rows:,} row(s) kept in silver break a warn rule"
+                if warn_hits
+                else f"no row breaks any of {len(by_severity['warn'])} warn rule(s)"
+            ),
+            metadata={"warned_rows": counts.warned_rows, "violations": warn_hits},
+        ),
+        CheckOutcome(
+            name=names.QUARANTINE_SHARE,
+            passed=share <= limit,
+            severity="WARN",
+            description=f"{share:.2%} of bronze rows quarantined (limit {limit:.0%})",
+            metadata={
+                "observed_share": round(share, 6),
+                "max_quarantine_share": limit,
+                "quarantined_rows": counts.quarantined_rows,
+                "violations": quarantined,
+            },
+        ),
+    ]
+
+
+def referential_integrity(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str
+) -> CheckOutcome:
+    """Every declared reference points to an existing row of the referenced entity."""
+    source = spec.sources[entity]
+    table = spec.table("silver", entity)
+    orphans: dict[str, int] = {}
+    examples: dict[str, list] = {}
+    for column, declared in source.columns.items():
+        if not declared.references:
+            continue
+        target_entity, _, target_column = declared.references.partition(".")
+        target = spec.table("silver", target_entity)
+        count, example = con.execute(
+            f"""SELECT count(*), list(DISTINCT CAST({quote(column)} AS VARCHAR))[1:{EXAMPLES}]
+                FROM {table} AS t
+                WHERE {quote(column)} IS NOT NULL AND NOT EXISTS
+                    (SELECT 1 FROM {target} AS r WHERE r.{quote(target_column)} = t.{quote(column)})"""
+        ).fetchone()
+        if count:
+            orphans[column] = int(count)
+            examples[column] = sorted(example or [])
+    return CheckOutcome(
+        name=names.REFERENTIAL_INTEGRITY,
+        passed=not orphans,
+        severity="WARN",
+        description=(
+            "every reference resolves"
+            if not orphans
+            else "; ".join(
+                f"{n:,} {c} value(s) not found in {source.columns[c].references}"
+                for c, n in orphans.items()
+            )
+        ),
+        metadata={"orphans": orphans, "example_orphan_keys": examples},
+    )
