@@ -9,7 +9,7 @@ import dagster as dg
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.gold import build_gold_asset
-from medallion.assets.silver import build_silver_asset
+from medallion.assets.silver import build_reference_checks, build_silver_asset
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
 from medallion.resources.warehouse import WarehouseResource
@@ -20,10 +20,11 @@ PII_KEY_ENV = "MEDALLION_PII_KEY"
 
 
 def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
-    """Every zone asset of one product."""
+    """Every zone asset of one product, with the checks that run apart from them."""
     assets = [build_bronze_asset(spec, source) for source in spec.sources]
     assets += [build_silver_asset(spec, source) for source in spec.sources]
     assets += [build_gold_asset(spec, name) for name in spec.gold]
+    assets += build_reference_checks(spec)
     return assets
 
 

@@ -1,4 +1,4 @@
-"""The `medallion` command: demo, ui and generate."""
+"""The `medallion` command: demo, ui, generate and bench."""
 
 from __future__ import annotations
 
@@ -109,6 +109,32 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.bench.runner import BenchError, BenchOptions, run_bench
+
+    specs = _select(load_specs(settings.product_files()), [args.product])
+    out = Path(args.out) if args.out else settings.data / "bench"
+    options = BenchOptions(
+        sizes=tuple(args.rows),
+        out=out,
+        days=args.days,
+        seed=args.seed,
+        keep=args.keep,
+        scratch_root=Path(args.scratch) if args.scratch else None,
+    )
+    try:
+        report, _ = run_bench(specs[0], options)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0 if all(size["pipeline"]["success"] for size in report["sizes"]) else 1
+
+
+def _sizes(text: str) -> list[int]:
+    """Comma-separated sizes, e.g. 1M,10M."""
+    return [_rows(part.strip()) for part in text.split(",") if part.strip()]
+
+
 def _rows(text: str) -> int:
     """Sizes like 50000, 1M or 2.5k."""
     factor = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
@@ -150,6 +176,20 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--defect-rate", type=float, default=0.02)
     generate.add_argument("--deliver-days", help="only these day indices, e.g. 0-29 or 30")
     generate.set_defaults(run=_cmd_generate)
+
+    bench = commands.add_parser(
+        "bench", help="time and memory of the pipeline against DuckDB alone, at growing sizes"
+    )
+    bench.add_argument(
+        "--rows", type=_sizes, default=[1_000_000], help="sizes, e.g. 1M,10M (default 1M)"
+    )
+    bench.add_argument("--days", type=int, default=120, help="days of daily batches")
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--product", default="churn", help="product to run (default churn)")
+    bench.add_argument("--out", help="report folder (default data/bench)")
+    bench.add_argument("--scratch", help="folder for generated data (default the system's temp)")
+    bench.add_argument("--keep", action="store_true", help="keep the scratch data and databases")
+    bench.set_defaults(run=_cmd_bench)
     return root
 
 

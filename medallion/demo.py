@@ -74,6 +74,22 @@ def format_summary(counts: list[TableCount]) -> str:
     return "\n".join(lines)
 
 
+def format_checks(evaluations: list) -> str:
+    """One line per failed check, then the totals."""
+    lines = []
+    failed = [e for e in evaluations if not e.passed]
+    for evaluation in failed:
+        level = evaluation.severity.value
+        summary = evaluation.metadata.get("summary")
+        text = summary.value if summary is not None else ""
+        lines.append(f"  {level:<5} {evaluation.asset_key.to_user_string()} {evaluation.check_name}: {text}")
+    errors = sum(1 for e in failed if e.severity == dg.AssetCheckSeverity.ERROR)
+    lines.append(
+        f"checks: {len(evaluations) - len(failed)} passed, {len(failed) - errors} warned, {errors} failed"
+    )
+    return "\n".join(lines)
+
+
 def run_demo(
     specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42
 ) -> int:
@@ -86,10 +102,11 @@ def run_demo(
                 f"generated sample landing data for {spec.name}: "
                 + ", ".join(f"{source} {n:,}" for source, n in rows.items())
             )
-    print(f"materializing {sum(len(product_assets(s)) for s in specs)} assets ...")
+    print(f"materializing {sum(len(product_assets(s)) for s in specs)} assets and checks ...")
     result = materialize_all(specs, settings, instance)
     for event in result.get_step_failure_events():
         print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
+    print(format_checks(result.get_asset_check_evaluations()))
     with connect(settings.warehouse, read_only=True) as con:
         print(format_summary(zone_counts(con, specs)))
     elapsed = time.perf_counter() - started

@@ -249,7 +249,8 @@ class VariantSpec(_Strict):
     @classmethod
     def _param_names(cls, value: dict) -> dict:
         for name in value:
-            _check_identifier(name, "parameter")
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"parameter {name!r} is not a Python identifier")
         return value
 
 

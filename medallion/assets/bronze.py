@@ -4,8 +4,10 @@ import time
 
 import dagster as dg
 
+from medallion.assets.checks import BRONZE_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
+from medallion.checks.landing import file_ledger, files_readable, schema_drift
 from medallion.resources.landing import LandingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
@@ -20,23 +22,26 @@ def bronze_key(spec: ProductSpec, source_name: str) -> dg.AssetKey:
 def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefinition:
     """Append-only ingestion of one source's new landing files."""
     source = spec.sources[source_name]
+    key = bronze_key(spec, source_name)
     table = spec.table("bronze", source_name)
     masked = {*source.pii_columns, RESCUED_COLUMN}
     description = (
         f"{source.description or source_name.capitalize()}\n\n"
         f"Every new {source.format} file in landing/{source_name}/ appended as delivered to "
         f"`{table}`, with lineage columns; a ledger of content hashes makes a file delivered "
-        "twice land once."
+        "twice land once. A file that cannot be read is refused whole and named by the "
+        f"blocking check `files_readable`; schema drift policy: {source.schema_drift}."
     )
 
     @dg.asset(
-        key=bronze_key(spec, source_name),
+        key=key,
         group_name="bronze",
         kinds={"duckdb", source.format},
         description=description,
         op_tags=DUCKDB_TAG,
         metadata={"dagster/table_name": table, "format": source.format},
         tags={"medallion/product": spec.name},
+        check_specs=check_specs(key, BRONZE_CHECKS),
     )
     def _bronze(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
@@ -44,27 +49,28 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
         started = time.perf_counter()
         with warehouse.get_connection() as con:
             report = ingest_source(con, spec, source_name, landing.path())
+            transform_s = time.perf_counter() - started
+            outcomes = run_checks(
+                [
+                    lambda: files_readable(report),
+                    lambda: file_ledger(con, spec, source_name),
+                    lambda: schema_drift(con, spec, source_name, report.batch_ids),
+                ]
+            )
             table_description = describe_table(con, table, masked=masked)
         for name, rows in report.ingested:
             context.log.info(f"ingested {name}: {rows} rows")
-        if report.skipped:
-            context.log.info(f"already ingested, skipped: {len(report.skipped)} file(s)")
-        if report.failed:
-            raise dg.Failure(
-                description=f"{len(report.failed)} landing file(s) could not be ingested "
-                f"({len(report.ingested)} other file(s) were): " + " | ".join(report.failed),
-                metadata={
-                    "failed_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.failed)),
-                    "files_ingested": len(report.ingested),
-                },
-            )
+        for problem in report.failed:
+            context.log.error(problem)
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(table_description, started),
+                **table_metadata(table_description, transform_s),
                 "files_ingested": dg.MetadataValue.int(len(report.ingested)),
                 "files_skipped": dg.MetadataValue.int(len(report.skipped)),
+                "files_refused": dg.MetadataValue.int(len(report.failed)),
                 "rows_added": dg.MetadataValue.int(report.rows_added),
-            }
+            },
+            check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
     return _bronze

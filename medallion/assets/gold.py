@@ -1,11 +1,14 @@
-"""Dagster assets of the gold zone: consumer-ready data products."""
+"""Dagster assets of the gold zone: consumer-ready data products, with their contract."""
 
 import time
 
 import dagster as dg
 
+from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
+from medallion.checks.gold import grain_unique, no_pii
+from medallion.checks.revisions import record_revision, revision_counts
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.gold import build_gold
@@ -19,6 +22,7 @@ def zone_key(spec: ProductSpec, zone: str, name: str) -> dg.AssetKey:
 def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
     """One gold product, by SQL in DuckDB or by a Polars function."""
     gold = spec.gold[name]
+    key = zone_key(spec, "gold", name)
     table = spec.table("gold", name)
     engine = "polars" if gold.polars else "sql"
     description = (
@@ -28,7 +32,7 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
-        key=zone_key(spec, "gold", name),
+        key=key,
         deps=[zone_key(spec, zone, table_name) for zone, table_name in spec.gold_inputs(name)],
         group_name="gold",
         kinds={"duckdb", engine},
@@ -36,12 +40,25 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         op_tags=DUCKDB_TAG,
         metadata={"dagster/table_name": table, "grain": gold.grain},
         tags={"medallion/product": spec.name},
+        check_specs=check_specs(key, GOLD_CHECKS),
     )
-    def _gold(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        started = time.perf_counter()
+    def _gold(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
+            started = time.perf_counter()
             build_gold(con, spec, name)
+            record_revision(con, spec, table, [gold.key or gold.grain[0]], context.run_id)
+            transform_s = time.perf_counter() - started
+            outcomes = run_checks(
+                [
+                    lambda: grain_unique(con, spec, name),
+                    lambda: revision_counts(con, spec, table, gold.tolerance),
+                    lambda: no_pii(con, spec, name),
+                ]
+            )
             table_description = describe_table(con, table)
-        return dg.MaterializeResult(metadata=table_metadata(table_description, started))
+        return dg.MaterializeResult(
+            metadata=table_metadata(table_description, transform_s),
+            check_results=[to_result(outcome, key) for outcome in outcomes],
+        )
 
     return _gold

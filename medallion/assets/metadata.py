@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import dagster as dg
 
 from medallion.zones.tables import TableDescription, markdown_table
 
 
-def table_metadata(
-    description: TableDescription, started: float
-) -> dict[str, dg.MetadataValue | object]:
-    """Row count, schema, a markdown preview (PII masked) and the duration of the step."""
+def table_metadata(description: TableDescription, duration_s: float) -> dict[str, object]:
+    """Row count, schema, a markdown preview (PII masked) and the zone transform's duration
+    (checks excluded: each check result carries its own)."""
     return {
         "dagster/row_count": dg.MetadataValue.int(description.row_count),
         "dagster/table_name": dg.MetadataValue.text(description.table),
@@ -22,5 +19,5 @@ def table_metadata(
         "preview": dg.MetadataValue.md(
             markdown_table([name for name, _ in description.columns], description.preview)
         ),
-        "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        "duration_s": dg.MetadataValue.float(round(duration_s, 4)),
     }

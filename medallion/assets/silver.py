@@ -1,12 +1,17 @@
-"""Dagster assets of the silver zone: one conformed entity per source."""
+"""Dagster assets of the silver zone: one conformed entity per source, with its contract."""
 
 import time
+from pathlib import Path
 
 import dagster as dg
 
 from medallion.assets.bronze import bronze_key
+from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
+from medallion.checks import expectations, names
+from medallion.checks.revisions import record_revision, revision_counts
+from medallion.checks.silver import completeness, referential_integrity, row_accounting, rule_outcomes
 from medallion.resources.pseudonymization import PseudonymizationResource, hmac_pads
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
@@ -21,6 +26,7 @@ def silver_key(spec: ProductSpec, entity: str) -> dg.AssetKey:
 def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
     """Typed, cleaned, deduplicated and pseudonymized rows of one entity."""
     source = spec.sources[entity]
+    key = silver_key(spec, entity)
     table = spec.table("silver", entity)
     pii = ", ".join(source.pii_columns) or "none"
     description = (
@@ -32,7 +38,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
-        key=silver_key(spec, entity),
+        key=key,
         deps=[bronze_key(spec, entity)],
         group_name="silver",
         kinds={"duckdb"},
@@ -40,23 +46,70 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         op_tags=DUCKDB_TAG,
         metadata={"dagster/table_name": table, "key": source.key},
         tags={"medallion/product": spec.name},
+        check_specs=check_specs(key, SILVER_CHECKS),
     )
     def _silver(
-        warehouse: WarehouseResource, pseudonymization: PseudonymizationResource
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        pseudonymization: PseudonymizationResource,
     ) -> dg.MaterializeResult:
-        started = time.perf_counter()
         pads = hmac_pads(pseudonymization.key_bytes())
         with warehouse.get_connection() as con:
+            started = time.perf_counter()
             counts = build_silver(con, spec, entity, pads)
+            record_revision(con, spec, table, source.key, context.run_id)
+            transform_s = time.perf_counter() - started
+            outcomes = run_checks(
+                [
+                    lambda: row_accounting(con, spec, entity),
+                    lambda: completeness(con, spec, entity),
+                    lambda: rule_outcomes(spec, entity, counts),
+                    lambda: revision_counts(con, spec, table, source.tolerance),
+                ]
+            )
             table_description = describe_table(con, table)
+        outcomes += run_checks([lambda: expectations.validate(Path(warehouse.database), spec, entity)])
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(table_description, started),
+                **table_metadata(table_description, transform_s),
                 "bronze_rows": dg.MetadataValue.int(counts.bronze_rows),
                 "quarantined_rows": dg.MetadataValue.int(counts.quarantined_rows),
                 "duplicates_removed": dg.MetadataValue.int(counts.duplicates_removed),
+                "rule_violations": dg.MetadataValue.json(counts.rule_counts),
                 "quarantine_table": dg.MetadataValue.text(spec.table("quarantine", entity)),
-            }
+            },
+            check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
     return _silver
+
+
+def build_reference_checks(spec: ProductSpec) -> list[dg.AssetChecksDefinition]:
+    """Referential integrity between entities, for every entity that declares references;
+    runs once both sides are built."""
+    checks = []
+    for entity, source in spec.sources.items():
+        targets = sorted({c.references.split(".")[0] for c in source.columns.values() if c.references})
+        if targets:
+            checks.append(_reference_check(spec, entity, [t for t in targets if t != entity]))
+    return checks
+
+
+def _reference_check(spec: ProductSpec, entity: str, targets: list[str]) -> dg.AssetChecksDefinition:
+    key = silver_key(spec, entity)
+
+    @dg.asset_check(
+        asset=key,
+        name=names.REFERENTIAL_INTEGRITY,
+        additional_deps=[silver_key(spec, t) for t in targets],
+        description=f"Every reference of {entity} resolves in {', '.join(targets) or entity}.",
+        blocking=False,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        def check():
+            with warehouse.get_connection(read_only=True) as con:
+                return referential_integrity(con, spec, entity)
+
+        return to_result(run_checks([check])[0], key)
+
+    return _check

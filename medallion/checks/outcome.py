@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,11 +16,3 @@ class CheckOutcome:
     description: str
     metadata: dict[str, object] = field(default_factory=dict)
     duration_s: float = 0.0
-
-
-def run_timed(check: Callable[[], CheckOutcome]) -> CheckOutcome:
-    """Run a check and record how long it took, so check time can be compared with transforms."""
-    started = time.perf_counter()
-    outcome = check()
-    outcome.duration_s = round(time.perf_counter() - started, 4)
-    return outcome

@@ -1,0 +1,88 @@
+"""One benchmark stage in a process of its own, so that its peak memory is its own.
+
+`python -m medallion.bench.child <stage> <request.json> <result.json>` runs generate, floor
+or pipeline as the request says and writes what it measured, with the process's peak
+resident memory, to the result file (stdout and stderr are left to logs).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+STAGES = ("generate", "floor", "pipeline")
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _generate(request: dict[str, Any]) -> dict[str, Any]:
+    from medallion.generate.product import run_generator
+    from medallion.spec import load_spec
+
+    started = time.perf_counter()
+    rows = run_generator(
+        load_spec(Path(request["spec"])),
+        Path(request["landing"]),
+        seed=request["seed"],
+        days=request["days"],
+        rows=request["rows"],
+    )
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def _floor(request: dict[str, Any]) -> dict[str, Any]:
+    from medallion.bench.floor import SourceLayout, load_floor
+
+    sources = {name: SourceLayout(**layout) for name, layout in request["sources"].items()}
+    result = load_floor(Path(request["landing"]), sources, Path(request["database"]))
+    return {"seconds": result.seconds, "rows": result.rows}
+
+
+def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
+    from medallion.bench.pipeline import run_pipeline
+    from medallion.settings import PACKAGE_PRODUCTS, Settings
+    from medallion.spec import load_spec
+
+    home = Path(request["home"])
+    settings = Settings(
+        home=home,
+        data=home / "data",
+        warehouse=Path(request["database"]),
+        landing=Path(request["landing"]),
+        products=(PACKAGE_PRODUCTS,),
+    )
+    result = run_pipeline(load_spec(Path(request["spec"])), settings)
+    zones = {
+        name: {**asdict(zone), "overhead_s": zone.overhead_s} for name, zone in result.zones.items()
+    }
+    return {
+        "seconds": result.seconds,
+        "success": result.success,
+        "failures": result.failures,
+        "zones": zones,
+    }
+
+
+RUNNERS = {"generate": _generate, "floor": _floor, "pipeline": _pipeline}
+
+
+def main(argv: list[str]) -> int:
+    stage, request_file, result_file = argv
+    request = json.loads(Path(request_file).read_text(encoding="utf-8"))
+    measured = RUNNERS[stage](request)
+    result = {"stage": stage, "peak_rss_bytes": peak_rss_bytes(), **measured}
+    Path(result_file).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,174 @@
+"""Gate decisions, pure: accuracy vs the baseline, bias, responsiveness, and promotion.
+
+A variant may become champion only when it passes all three gates. The thresholds come from
+the spec's `model.gates`; these functions only compare and explain, so the Dagster checks,
+the MLflow tags and the promotion all say the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from medallion.ml.fairness import AttributeFairness
+from medallion.ml.latency import LatencyReport
+from medallion.ml.metrics import greater_is_better
+from medallion.spec import GatesSpec
+
+ACCURACY, BIAS, LATENCY = "accuracy", "bias", "latency"
+GATES = (ACCURACY, BIAS, LATENCY)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """One gate's decision, the numbers behind it and a one-line reason."""
+
+    gate: str
+    passed: bool
+    summary: str
+    observed: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+def accuracy_gate(
+    metric: str, candidate: float, baseline: float, baseline_label: str, tolerance: float
+) -> GateOutcome:
+    """The candidate's primary metric must not be worse than the baseline's beyond `tolerance`.
+
+    Args:
+        metric: the primary metric's name (its direction decides "worse").
+        candidate: the variant's value on the holdout.
+        baseline: the current champion's (or the trivial baseline's) value on the same holdout.
+        baseline_label: what the baseline is, for the reason.
+        tolerance: how much worse is still acceptable.
+    """
+    if greater_is_better(metric):
+        bound = baseline - tolerance
+        passed = candidate >= bound
+        relation = ">=" if passed else "<"
+    else:
+        bound = baseline + tolerance
+        passed = candidate <= bound
+        relation = "<=" if passed else ">"
+    if math.isnan(candidate) or math.isnan(baseline):
+        passed, relation = False, "not comparable with"
+    summary = (
+        f"{metric} {candidate:.4f} {relation} {bound:.4f} "
+        f"({baseline_label} {baseline:.4f}, tolerance {tolerance:g})"
+    )
+    return GateOutcome(
+        gate=ACCURACY,
+        passed=passed,
+        summary=summary,
+        observed={metric: candidate, f"baseline_{metric}": baseline},
+        thresholds={"bound": bound, "tolerance": tolerance},
+    )
+
+
+def bias_gate(reports: Sequence[AttributeFairness], max_difference: float) -> GateOutcome:
+    """Demographic parity and equalized odds differences at most `max_difference` for every
+    sensitive attribute. With no sensitive attribute declared the gate passes and says so."""
+    if not reports:
+        return GateOutcome(BIAS, True, "no sensitive attributes declared")
+    observed: dict[str, float] = {}
+    failures, parts = [], []
+    for r in reports:
+        observed[f"{r.attribute}.demographic_parity_difference"] = r.demographic_parity_difference
+        observed[f"{r.attribute}.equalized_odds_difference"] = r.equalized_odds_difference
+        observed[f"{r.attribute}.demographic_parity_ratio"] = r.demographic_parity_ratio
+        observed[f"{r.attribute}.equalized_odds_ratio"] = r.equalized_odds_ratio
+        for label, value in (
+            ("demographic parity", r.demographic_parity_difference),
+            ("equalized odds", r.equalized_odds_difference),
+        ):
+            if not value <= max_difference:
+                failures.append(f"{r.attribute} {label} difference {value:.3f} > {max_difference:g}")
+        parts.append(
+            f"{r.attribute} DP {r.demographic_parity_difference:.3f} "
+            f"EO {r.equalized_odds_difference:.3f}"
+        )
+    passed = not failures
+    summary = "; ".join(failures) if failures else f"all <= {max_difference:g}: " + ", ".join(parts)
+    return GateOutcome(
+        BIAS, passed, summary, observed=observed, thresholds={"max_difference": max_difference}
+    )
+
+
+def latency_gate(report: LatencyReport, gates: GatesSpec) -> GateOutcome:
+    """p95 single-row scoring within its budget and the batch scored within its budget."""
+    failures = []
+    if not report.p95_ms <= gates.latency_p95_ms:
+        failures.append(f"p95 {report.p95_ms:.2f} ms > {gates.latency_p95_ms:g} ms")
+    if not report.batch_seconds <= gates.batch_seconds:
+        failures.append(
+            f"{report.batch_rows:,} rows in {report.batch_seconds:.3f} s > {gates.batch_seconds:g} s"
+        )
+    summary = "; ".join(failures) or (
+        f"p95 {report.p95_ms:.2f} ms <= {gates.latency_p95_ms:g} ms, "
+        f"{report.batch_rows:,} rows in {report.batch_seconds:.3f} s <= {gates.batch_seconds:g} s"
+    )
+    return GateOutcome(
+        LATENCY,
+        not failures,
+        summary,
+        observed={
+            "p50_ms": report.p50_ms,
+            "p95_ms": report.p95_ms,
+            "p99_ms": report.p99_ms,
+            "batch_seconds": report.batch_seconds,
+        },
+        thresholds={"p95_ms": gates.latency_p95_ms, "batch_seconds": gates.batch_seconds},
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A variant's registered model version and its gate outcomes, as promotion sees it."""
+
+    variant: str
+    version: str
+    score: float
+    """Its primary metric on the holdout."""
+    failures: tuple[str, ...] = ()
+    """Summaries of the gates it failed; empty when it passed all."""
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not math.isnan(self.score)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The promotion decision: the new champion (None to keep the current one) and why."""
+
+    champion: Candidate | None
+    reason: str
+    challengers: tuple[Candidate, ...]
+
+
+def choose_champion(candidates: Sequence[Candidate], metric: str) -> Promotion:
+    """The best candidate by the primary metric among those passing every gate.
+
+    Ties go to the variant whose name sorts first, so the decision is deterministic. With no
+    candidate passing, the champion stays and the reason lists each candidate's failures.
+    """
+    passing = [c for c in candidates if c.passed]
+    if not passing:
+        why = "; ".join(
+            f"{c.variant} (v{c.version}): {', '.join(c.failures) or f'{metric} undefined'}"
+            for c in sorted(candidates, key=lambda c: c.variant)
+        )
+        reason = (
+            "no variant passed all gates; the champion is unchanged. " + why
+            if candidates
+            else "no candidates trained on the current data version; the champion is unchanged"
+        )
+        return Promotion(None, reason, tuple(candidates))
+    sign = -1.0 if greater_is_better(metric) else 1.0
+    best = min(passing, key=lambda c: (sign * c.score, c.variant))
+    reason = (
+        f"{best.variant} (v{best.version}) has the best {metric} ({best.score:.4f}) of "
+        f"{len(passing)} variant(s) passing all gates"
+    )
+    return Promotion(best, reason, tuple(c for c in candidates if c is not best))

@@ -1,0 +1,191 @@
+"""MLflow bookkeeping: experiments, reproducibility tags, logged models and aliases.
+
+One experiment and one registered model per product, both named after it and created once,
+before variants log in parallel (sqlite does not like concurrent creation). Every run carries
+the data version, code version, spec hash and seed that reproduce it. Aliases say what each
+version is: `champion`, `previous` (the champion before it) and `challenger-<variant>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from medallion.spec import ProductSpec
+
+CHAMPION = "champion"
+PREVIOUS = "previous"
+CHALLENGER_PREFIX = "challenger-"
+
+TRUSTED_TYPES = {
+    "logistic_regression": ["numpy.dtype"],
+    "random_forest": ["numpy.dtype", "sklearn.tree._tree.Tree"],
+    "hist_gradient_boosting": [
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    ],
+}
+"""Types skops must be told to trust when loading each estimator's Pipeline (checked by a
+test, so a scikit-learn upgrade that needs more fails there, not at load time)."""
+
+REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+def experiment_name(spec: ProductSpec) -> str:
+    return spec.name
+
+
+def registered_model_name(spec: ProductSpec) -> str:
+    return spec.name
+
+
+def challenger_alias(variant: str) -> str:
+    return f"{CHALLENGER_PREFIX}{variant}"
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    """The experiment's id, creating it (or restoring it when deleted) if needed."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location)
+        except MlflowException:
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        client.restore_experiment(experiment.experiment_id)
+    return experiment.experiment_id
+
+
+def ensure_registered_model(client: MlflowClient, name: str, description: str | None) -> None:
+    """Create the product's registered model once."""
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name, description=description)
+        except MlflowException:
+            client.get_registered_model(name)
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version holding an alias, or None."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def _git_commit(start: Path) -> str | None:
+    """The checked-out commit, read from .git without running git."""
+    for folder in [start, *start.parents]:
+        git = folder / ".git"
+        if git.is_file():
+            text = git.read_text(encoding="utf-8").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git = (folder / text.removeprefix("gitdir:").strip()).resolve()
+        if not git.is_dir():
+            continue
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.removeprefix("ref:").strip()
+        bases = [git]
+        if (git / "commondir").is_file():
+            common = (git / "commondir").read_text(encoding="utf-8").strip()
+            bases.append((git / common).resolve())
+        for base in bases:
+            if (base / ref).is_file():
+                return (base / ref).read_text(encoding="utf-8").strip()
+            packed = base / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text(encoding="utf-8").splitlines():
+                    if line.endswith(f" {ref}"):
+                        return line.split(" ", 1)[0]
+        return None
+    return None
+
+
+def code_version() -> str:
+    """`git:<commit>` of the source tree when it is a checkout, else the package version."""
+    commit = _git_commit(Path(__file__).resolve().parent)
+    if commit:
+        return f"git:{commit[:12]}"
+    try:
+        return f"medallion=={metadata.version('medallion')}"
+    except metadata.PackageNotFoundError:
+        return "medallion==unknown"
+
+
+def spec_hash(spec: ProductSpec) -> str:
+    """Content hash of the whole product spec, including its gold SQL."""
+    document = {"spec": spec.model_dump(mode="json"), "gold_sql": spec.gold_sql}
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def pip_requirements() -> list[str]:
+    """The logged model's requirements, pinned to this environment (no inference run)."""
+    pinned = []
+    for package in REQUIREMENTS:
+        try:
+            pinned.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pinned.append(package)
+    return pinned
+
+
+def log_sklearn_model(
+    pipeline,
+    estimator: str,
+    input_example,
+    output_example,
+    registered_name: str,
+):
+    """Log a fitted Pipeline to the active run, with signature and input example, and
+    register it as a new version of `registered_name`.
+
+    Returns:
+        mlflow's ModelInfo; `registered_model_version` is the new version.
+    """
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        serialization_format="skops",
+        skops_trusted_types=TRUSTED_TYPES[estimator],
+        pyfunc_predict_fn="predict_proba",
+        signature=infer_signature(input_example, output_example),
+        input_example=input_example,
+        registered_model_name=registered_name,
+        pip_requirements=pip_requirements(),
+    )
+
+
+def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
+    client.set_registered_model_alias(name, alias, version)
+
+
+def delete_alias(client: MlflowClient, name: str, alias: str) -> None:
+    try:
+        client.delete_registered_model_alias(name, alias)
+    except MlflowException:
+        pass
+
+
+def active_run_id() -> str:
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("no active MLflow run")
+    return run.info.run_id

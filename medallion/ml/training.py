@@ -1,0 +1,199 @@
+"""Training, pure: a time-based split, an estimator from the spec, one scikit-learn Pipeline.
+
+The split holds out the last labelled days of the snapshot, so evaluation mimics scoring the
+future. Rows whose label is not yet observed (NULL) are neither trained nor evaluated on.
+Categorical features are one-hot encoded inside the Pipeline, so the logged model takes the
+raw feature columns of the gold table. Everything is seeded: the same snapshot and seed give
+the same model and the same predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from medallion.spec import ModelSpec, VariantSpec
+
+ESTIMATOR_CLASSES = {
+    "logistic_regression": LogisticRegression,
+    "random_forest": RandomForestClassifier,
+    "hist_gradient_boosting": HistGradientBoostingClassifier,
+}
+SCALED = {"logistic_regression"}
+"""Estimators whose numeric inputs are standardized (trees do not need it)."""
+
+@dataclass(frozen=True)
+class Split:
+    """Training and holdout rows of one snapshot, and how they were chosen."""
+
+    train: pl.DataFrame
+    holdout: pl.DataFrame
+    train_end: date
+    holdout_start: date
+    holdout_end: date
+    unlabelled_rows: int
+    train_rows_available: int
+    holdout_rows_available: int
+
+    @property
+    def sampled(self) -> bool:
+        """True when a side was larger than its cap in the spec and was sampled down."""
+        return (
+            self.train.height < self.train_rows_available
+            or self.holdout.height < self.holdout_rows_available
+        )
+
+
+def _bounded(rows: pl.LazyFrame, cap: int, seed: int) -> pl.LazyFrame:
+    """At most `cap` rows: a seeded sample without replacement that keeps the row order."""
+    return rows.filter(pl.int_range(pl.len()).shuffle(seed=seed) < cap)
+
+
+def time_split(frame: pl.DataFrame | pl.LazyFrame, model: ModelSpec) -> Split:
+    """Hold out the last `holdout_days` labelled days; train on the days before the gap.
+
+    Args:
+        frame: snapshot rows in their stored (total) order, e.g. `pl.scan_parquet(path)`.
+        model: the model spec: target, time column, holdout and gap days, row caps, seed.
+
+    Returns:
+        The split; each side sampled down (seeded) to its cap when larger.
+
+    Raises:
+        ValueError: when there are no labelled rows, or no labelled rows before the holdout.
+    """
+    rows = frame.lazy()
+    day = pl.col(model.time_column).cast(pl.Date)
+    labelled = pl.col(model.target).is_not_null()
+    total, labelled_rows, last = (
+        rows.select(pl.len(), labelled.sum(), day.filter(labelled).max()).collect().row(0)
+    )
+    if not labelled_rows:
+        raise ValueError(f"no labelled rows: {model.target} is NULL in all {total} rows")
+    holdout_start = last - timedelta(days=model.holdout_days - 1)
+    train_end = holdout_start - timedelta(days=model.gap_days + 1)
+    train = rows.filter(labelled & (day <= train_end))
+    holdout = rows.filter(labelled & (day >= holdout_start))
+    train_available, holdout_available = (
+        pl.concat([train.select(pl.len()), holdout.select(pl.len())]).collect().to_series()
+    )
+    if not train_available:
+        raise ValueError(
+            f"no labelled rows on or before {train_end} to train on: the labelled days end on "
+            f"{last}, holdout_days={model.holdout_days} and gap_days={model.gap_days} leave none"
+        )
+    return Split(
+        train=_bounded(train, model.max_train_rows, model.seed).collect(),
+        holdout=_bounded(holdout, model.max_holdout_rows, model.seed).collect(),
+        train_end=train_end,
+        holdout_start=holdout_start,
+        holdout_end=last,
+        unlabelled_rows=total - labelled_rows,
+        train_rows_available=train_available,
+        holdout_rows_available=holdout_available,
+    )
+
+
+def feature_kinds(frame: pl.DataFrame, model: ModelSpec) -> tuple[list[str], list[str]]:
+    """Split the features into numeric and categorical by their type in the snapshot.
+
+    Raises:
+        ValueError: for a feature of another type (dates, lists, ...), naming it.
+    """
+    numeric, categorical = [], []
+    for name in model.features:
+        dtype = frame.schema[name]
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            numeric.append(name)
+        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            categorical.append(name)
+        else:
+            raise ValueError(
+                f"feature {name!r} has type {dtype}; use numeric, boolean or text features "
+                "(derive numbers from dates in the gold SQL)"
+            )
+    return numeric, categorical
+
+
+def to_features(frame: pl.DataFrame, features: list[str], categorical: list[str]) -> pd.DataFrame:
+    """The model input in the spec's feature order: categorical columns as text, the others as
+    float64 (NULL as NaN)."""
+    text = set(categorical)
+    return pd.DataFrame(
+        {
+            name: frame[name].cast(pl.String if name in text else pl.Float64).to_numpy()
+            for name in features
+        }
+    )
+
+
+def to_target(frame: pl.DataFrame, model: ModelSpec) -> np.ndarray:
+    """The binary label as integers 0/1.
+
+    Raises:
+        ValueError: when the label holds other values.
+    """
+    values = frame[model.target].cast(pl.Int64).to_numpy()
+    unexpected = sorted(set(np.unique(values).tolist()) - {0, 1})
+    if unexpected:
+        raise ValueError(f"target {model.target!r} must be 0/1, found {unexpected[:5]}")
+    return values
+
+
+def make_estimator(variant: VariantSpec, seed: int):
+    """The scikit-learn estimator of a variant, seeded unless its params set random_state.
+
+    Raises:
+        ValueError: for a parameter the estimator does not have, listing the valid ones.
+    """
+    cls = ESTIMATOR_CLASSES[variant.estimator]
+    valid = cls().get_params()
+    unknown = sorted(set(variant.params) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {unknown} for {variant.estimator}; valid: {sorted(valid)}"
+        )
+    params = dict(variant.params)
+    if "random_state" in valid:
+        params.setdefault("random_state", seed)
+    return cls(**params)
+
+
+def build_pipeline(
+    variant: VariantSpec, numeric: list[str], categorical: list[str], seed: int
+) -> Pipeline:
+    """Imputation (and scaling for linear models) of numbers, one-hot of categories, estimator.
+
+    Unknown categories at scoring time are ignored (all zeros), missing ones are a category.
+    """
+    numeric_steps: list[tuple[str, object]] = [("impute", SimpleImputer(strategy="median"))]
+    if variant.estimator in SCALED:
+        numeric_steps.append(("scale", StandardScaler()))
+    features = ColumnTransformer(
+        [
+            ("numeric", Pipeline(numeric_steps), numeric),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            ),
+        ],
+        remainder="drop",
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("features", features), ("model", make_estimator(variant, seed))])
+
+
+def predict_scores(model, features: pd.DataFrame) -> np.ndarray:
+    """Probability of the positive class, as float64."""
+    return np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)

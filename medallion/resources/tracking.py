@@ -1,0 +1,103 @@
+"""MLflow tracking as a Dagster resource: where runs, registered models and snapshots live.
+
+Defaults keep everything under data/: a sqlite backend (MLflow 3 refuses the file store), a
+local artifact root and the feature snapshots. Moving to a tracking server is configuration:
+give tracking_uri (e.g. MLFLOW_TRACKING_URI through dg.EnvVar) and no artifact_root, and the
+server decides where artifacts go. MLflow is imported only when a run needs it, so loading
+the Definitions stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+"""Environment every MLflow process of ours gets (in process and the servers we start)."""
+
+
+def default_tracking_uri(data: Path) -> str:
+    """sqlite:////<data>/mlflow/mlflow.db"""
+    return f"sqlite:///{(Path(data) / 'mlflow' / 'mlflow.db').resolve()}"
+
+
+def default_artifact_root(data: Path) -> str:
+    return str((Path(data) / "mlflow" / "artifacts").resolve())
+
+
+def default_snapshot_root(data: Path) -> str:
+    return str((Path(data) / "snapshots").resolve())
+
+
+class TrackingResource(dg.ConfigurableResource):
+    """The MLflow tracking server and model registry, and the folder of feature snapshots."""
+
+    tracking_uri: str = Field(description="MLflow tracking and registry URI.")
+    artifact_root: str | None = Field(
+        default=None,
+        description="Folder for run artifacts of new experiments; None leaves it to the server.",
+    )
+    snapshot_root: str = Field(description="Folder of the immutable feature snapshots.")
+
+    @classmethod
+    def for_data(cls, data: Path, tracking_uri: str | dg.EnvVar | None = None) -> TrackingResource:
+        """Everything under `data` (the default), or runs on another tracking server."""
+        if tracking_uri is None:
+            return cls(
+                tracking_uri=default_tracking_uri(data),
+                artifact_root=default_artifact_root(data),
+                snapshot_root=default_snapshot_root(data),
+            )
+        return cls(tracking_uri=tracking_uri, snapshot_root=default_snapshot_root(data))
+
+    def snapshots(self) -> Path:
+        return Path(self.snapshot_root)
+
+    def artifact_location(self, experiment: str) -> str | None:
+        """Artifact URI for a new experiment, or None to use the server's default."""
+        if not self.artifact_root:
+            return None
+        return (Path(self.artifact_root).resolve() / experiment).as_uri()
+
+    def activate(self) -> MlflowClient:
+        """Point this process's MLflow at the store and return a client for it."""
+        for name, value in MLFLOW_ENV.items():
+            os.environ.setdefault(name, value)
+        import mlflow
+
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow.MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def ui_command(self, host: str, port: int) -> list[str]:
+        """`mlflow server` on this store: the MLflow UI with the same backend and artifacts."""
+        import sys
+
+        command = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            self.tracking_uri,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
+        if self.artifact_root:
+            command += ["--default-artifact-root", Path(self.artifact_root).resolve().as_uri()]
+        return command
