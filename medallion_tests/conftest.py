@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from medallion.settings import Settings
@@ -23,8 +24,10 @@ sources:
       customer_id: {type: BIGINT, required: true}
       email: {type: VARCHAR, pii: true, required: true, clean: "lower(email)"}
       birth_date: {type: DATE, pii: true}
-      country: {type: VARCHAR, required: true}
+      country: {type: VARCHAR, required: true, allowed: [NL, DE, BE, FR]}
       updated_at: {type: TIMESTAMP, required: true}
+    completeness:
+      columns: [customer_id, email, country]
     derive:
       birth_decade: "CAST(floor(year(birth_date) / 10) * 10 AS INTEGER)"
   orders:
@@ -32,10 +35,16 @@ sources:
     key: [order_id]
     columns:
       order_id: {type: BIGINT, required: true}
-      customer_id: {type: BIGINT, required: true}
-      ordered_at: {type: TIMESTAMP, required: true}
-      amount: {type: "DECIMAL(10,2)", required: true}
-      coupon: {type: VARCHAR}
+      customer_id: {type: BIGINT, required: true, references: customers.customer_id}
+      ordered_at: {type: TIMESTAMP, required: true, not_future: true}
+      amount: {type: "DECIMAL(10,2)", required: true, min: 0}
+      coupon: {type: VARCHAR, pattern: "[A-Z]+", severity: warn}
+    completeness:
+      columns: [order_id, customer_id, ordered_at, amount]
+    rules:
+      - name: no_giant_orders
+        check: amount < 100000
+        severity: fail
   refunds:
     format: parquet
     key: [refund_id]
@@ -92,6 +101,9 @@ def landing(tmp_path: Path) -> Path:
         {"customer_id": 11, "email": "bob@example.com", "birth_date": null, "country": "DE", "updated_at": "2026-01-01 09:00:00"}
         """,
     )
+    refunds = root / "refunds" / "refunds_2026-01-01.parquet"
+    refunds.parent.mkdir(parents=True)
+    pl.DataFrame({"refund_id": [1], "order_id": [2], "amount": [5.0]}).write_parquet(refunds)
     return root
 
 

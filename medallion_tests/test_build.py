@@ -131,6 +131,14 @@ def test_rerun_ingests_nothing_and_changes_no_table(first_run, churn_settings, c
     assert _counts(churn_settings, churn_spec) == before
 
 
-def test_one_asset_per_zone_table(churn_spec):
-    names = [a.key.to_user_string() for a in product_assets(churn_spec)]
-    assert len(names) == len(set(names)) == 2 * len(churn_spec.sources) + len(churn_spec.gold)
+def test_one_asset_per_zone_table_and_checks_on_every_boundary(churn_spec):
+    definitions = product_assets(churn_spec)
+    keys = [k.to_user_string() for d in definitions for k in d.keys]
+    assert len(keys) == len(set(keys)) == 2 * len(churn_spec.sources) + len(churn_spec.gold)
+    checks = {(c.asset_key.to_user_string(), c.name) for d in definitions for c in d.check_specs}
+    assert ("churn/bronze/payments", "files_readable") in checks
+    assert ("churn/silver/payments", "row_accounting") in checks
+    assert ("churn/silver/payments", "expectations") in checks
+    assert ("churn/silver/payments", "referential_integrity") in checks
+    assert ("churn/gold/customer_features", "revision_counts") in checks
+    assert ("churn/gold/customer_features", "no_pii") in checks

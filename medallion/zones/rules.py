@@ -58,6 +58,14 @@ def _value_literal(value: object) -> str:
     return literal(value) if isinstance(value, str) else repr(value)
 
 
+def _range_reason(column: str, low: object, high: object) -> str:
+    if low is None:
+        return f"{column} is above the maximum {high}"
+    if high is None:
+        return f"{column} is below the minimum {low}"
+    return f"{column} is outside [{low}, {high}]"
+
+
 def source_rules(source: SourceSpec) -> list[Rule]:
     """Every rule of a source, in a stable order: per column, then the declared row rules."""
     rules: list[Rule] = []
@@ -123,7 +131,7 @@ def source_rules(source: SourceSpec) -> list[Rule]:
                     f"range({column})",
                     severity,
                     f"{name} IS NOT NULL AND ({low} OR {high})",
-                    f"{column} is outside [{declared.min}, {declared.max}]",
+                    _range_reason(column, declared.min, declared.max),
                 )
             )
         if declared.not_future and declared.type.startswith(TEMPORAL):
