@@ -35,11 +35,13 @@ def _select(specs: list[ProductSpec], names: list[str] | None) -> list[ProductSp
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
-    from medallion.demo import run_demo
+    from medallion.demo import run_defects_demo, run_demo
 
     _prepare(settings)
     specs = _select(load_specs(settings.product_files()), args.product)
     with dg.DagsterInstance.get() as instance:
+        if args.defects:
+            return run_defects_demo(specs, settings, instance, seed=args.seed)
         return run_demo(specs, settings, instance, seed=args.seed)
 
 
@@ -151,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--product", action="append", help="only this product (repeatable)")
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--defects",
+        action="store_true",
+        help="then deliver a batch full of defects and show checks, quarantine and protected gold",
+    )
     demo.set_defaults(run=_cmd_demo)
 
     ui = commands.add_parser(

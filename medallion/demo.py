@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 
 from medallion.build import build_resources, product_assets
-from medallion.generate.product import run_generator
+from medallion.generate.defects import KINDS, DefectOptions
+from medallion.generate.product import generator_default, run_generator
 from medallion.resources.warehouse import connect
 from medallion.settings import Settings
 from medallion.spec import ZONES, ProductSpec
@@ -36,7 +37,7 @@ def materialize_all(
     specs: list[ProductSpec],
     settings: Settings,
     instance: dg.DagsterInstance,
-    log_level: str = "WARNING",
+    log_level: str = "CRITICAL",
 ) -> dg.ExecuteInProcessResult:
     """Materialize every zone asset of the products in process, recorded in `instance`."""
     assets = [asset for spec in specs for asset in product_assets(spec)]
@@ -114,3 +115,57 @@ def run_demo(
     print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {settings.warehouse}")
     print("open the UI: `make ui` (or `medallion ui`), then http://127.0.0.1:3000")
     return 0 if result.success else 1
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, spec: ProductSpec, limit: int = 3) -> list[str]:
+    """The most frequent quarantine reasons per entity, for the defects demo."""
+    lines = []
+    for entity in spec.sources:
+        rows = con.execute(
+            f"""SELECT _reason, count(*) FROM {spec.table("quarantine", entity)}
+                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(limit)}"""
+        ).fetchall()
+        lines += [f"  {spec.table('quarantine', entity)}: {n:,} × {reason}" for reason, n in rows]
+    return lines
+
+
+def gold_fingerprints(con: duckdb.DuckDBPyConnection, specs: list[ProductSpec]) -> dict[str, tuple[int, int]]:
+    from medallion.zones.tables import table_fingerprint
+
+    return {
+        spec.table("gold", name): table_fingerprint(con, spec.table("gold", name))
+        for spec in specs
+        for name in spec.gold
+    }
+
+
+def run_defects_demo(
+    specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42
+) -> int:
+    """Deliver one more daily batch full of defects and show what the contracts do with it."""
+    if not settings.warehouse.exists():
+        run_demo(specs, settings, instance, seed=seed)
+    with connect(settings.warehouse, read_only=True) as con:
+        before = gold_fingerprints(con, specs)
+    for spec in specs:
+        if not spec.generator:
+            continue
+        day = int(generator_default(spec, "days"))
+        defects = DefectOptions(day=day, kinds=KINDS, rate=0.05)
+        rows = run_generator(
+            spec, settings.landing, seed=seed, days=day + 1, deliver_days=[day], defects=defects
+        )
+        print(f"delivered a defective batch for {spec.name} (day {day}; {', '.join(KINDS)}): "
+              + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+    result = materialize_all(specs, settings, instance)
+    print(format_checks(result.get_asset_check_evaluations()))
+    with connect(settings.warehouse, read_only=True) as con:
+        print("quarantine, most frequent reasons:")
+        for spec in specs:
+            print("\n".join(quarantine_reasons(con, spec)))
+        after = gold_fingerprints(con, specs)
+    for table, fingerprint in after.items():
+        state = "unchanged (protected)" if before.get(table) == fingerprint else "updated"
+        print(f"{table}: {state}")
+    print("see the failed checks and the quarantine in the UI: `make ui`")
+    return 0
