@@ -142,3 +142,31 @@ def test_malformed_lines_are_quarantined_with_the_parser_reason(con, spec, landi
     reasons = con.execute("SELECT _rules, _reason FROM shop_quarantine.orders").fetchall()
     assert reasons == [(["malformed"], "malformed line, line 3: MISSING COLUMNS: Expected Number of Columns: 5 Found: 2")]
     assert counts.balanced and counts.quarantined_rows == 1 and counts.silver_rows == 4
+
+
+def test_duplicate_keys_within_one_batch_keep_the_last_delivered_row(con, spec, landing):
+    write(
+        landing / "orders" / "orders_2026-01-03.csv",
+        """
+        order_id,customer_id,ordered_at,amount,coupon
+        20,10,2026-01-03 10:00:00,1.00,
+        20,10,2026-01-03 10:00:00,2.00,
+        """,
+    )
+    ingest_source(con, spec, "orders", landing)
+    counts = build_silver(con, spec, "orders", hmac_pads(KEY))
+    amount = con.execute("SELECT amount FROM shop_silver.orders WHERE order_id = 20").fetchone()[0]
+    assert float(amount) == 2.0
+    assert counts.duplicates_removed == 1 and counts.balanced
+
+
+def test_corrected_redelivery_wins_in_silver_and_accounting_holds(con, spec, landing):
+    path = landing / "orders" / "orders_2026-01-01.csv"
+    ingest_source(con, spec, "orders", landing)
+    build_silver(con, spec, "orders", hmac_pads(KEY))
+    path.write_text(path.read_text().replace("20.50", "21.50"))
+    ingest_source(con, spec, "orders", landing)
+    counts = build_silver(con, spec, "orders", hmac_pads(KEY))
+    amount = con.execute("SELECT amount FROM shop_silver.orders WHERE order_id = 1").fetchone()[0]
+    assert float(amount) == 21.5
+    assert (counts.bronze_rows, counts.silver_rows, counts.duplicates_removed) == (6, 3, 3)
