@@ -16,6 +16,7 @@ from typing import Any
 
 from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
+from medallion.resources.warehouse import connect
 from medallion.spec import ProductSpec
 
 
@@ -67,8 +68,10 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
 
 
 def validate(warehouse: Path, spec: ProductSpec, entity: str) -> CheckOutcome:
-    """Run the entity's suite against its silver table in the DuckDB file (read-only)."""
+    """Run the entity's suite against its silver table in the DuckDB file (read-only,
+    waiting like every other connection while another process writes)."""
     import great_expectations as gx
+    from duckdb_engine import ConnectionWrapper
 
     from medallion.checks import gx_duckdb
 
@@ -81,7 +84,7 @@ def validate(warehouse: Path, spec: ProductSpec, entity: str) -> CheckOutcome:
     source = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{warehouse}",
-        kwargs={"connect_args": {"read_only": True}},
+        kwargs={"creator": lambda: ConnectionWrapper(connect(warehouse, read_only=True))},
     )
     suite = gx.ExpectationSuite(name=f"{spec.name}.silver.{entity}")
     for planned in plan:

@@ -74,9 +74,28 @@ def markdown_table(columns: list[str], rows: list[tuple], max_width: int = 40) -
     return "\n".join(lines)
 
 
-def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
-    """Row count and an order-independent hash of every row: equal tables, equal fingerprints."""
+def table_fingerprint(
+    con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...] = ()
+) -> tuple[int, int]:
+    """Row count and an order-independent hash of every row: equal tables, equal fingerprints.
+
+    `exclude` leaves out columns that legitimately differ between runs (ingestion times).
+    """
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in exclude]
+    row = ", ".join(quote(c) for c in columns)
     rows, digest = con.execute(
-        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} AS t"
+        f"SELECT count(*), coalesce(sum(hash(struct_pack({row}))), 0) FROM {table}"
     ).fetchone()
     return int(rows), int(digest)
+
+
+def zone_fingerprints(
+    con: duckdb.DuckDBPyConnection, schemas: list[str], exclude: tuple[str, ...] = ()
+) -> dict[str, tuple[int, int]]:
+    """Fingerprints of every table in the given schemas, keyed by qualified name."""
+    tables = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE list_contains(?, table_schema) ORDER BY 1",
+        [schemas],
+    ).fetchall()
+    return {name: table_fingerprint(con, name, exclude) for (name,) in tables}

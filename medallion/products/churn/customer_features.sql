@@ -25,7 +25,8 @@ calendar AS (
 usage_daily AS (
     SELECT customer_id, CAST(event_at AS DATE) AS day,
            count(*) AS events,
-           sum(duration_sec) / 60.0 AS minutes,
+           -- whole milliseconds: integer sums are exact, so the table is identical run to run
+           sum(CAST(round(duration_sec * 1000) AS BIGINT)) AS duration_ms,
            count(*) FILTER (WHERE device = 'mobile') AS mobile_events,
            bit_or(CASE feature
                     WHEN 'play' THEN 1 WHEN 'search' THEN 2 WHEN 'download' THEN 4
@@ -51,7 +52,7 @@ tickets_daily AS (
 daily AS (
     SELECT c.customer_id, c.day,
            coalesce(u.events, 0) AS events,
-           coalesce(u.minutes, 0) AS minutes,
+           coalesce(u.duration_ms, 0) AS duration_ms,
            coalesce(u.mobile_events, 0) AS mobile_events,
            coalesce(u.feature_mask, 0) AS feature_mask,
            CASE WHEN u.events > 0 THEN c.day END AS active_day,
@@ -69,8 +70,8 @@ windows AS (
            sum(events) OVER w7 AS events_7d,
            sum(events) OVER w30 AS events_30d,
            count(active_day) OVER w30 AS active_days_30d,
-           sum(minutes) OVER w7 AS minutes_7d,
-           sum(minutes) OVER w30 AS minutes_30d,
+           sum(duration_ms) OVER w7 AS duration_ms_7d,
+           sum(duration_ms) OVER w30 AS duration_ms_30d,
            sum(mobile_events) OVER w30 AS mobile_events_30d,
            bit_count(bit_or(feature_mask) OVER w30) AS distinct_features_30d,
            max(active_day) OVER history AS last_active_day,
@@ -104,8 +105,8 @@ SELECT
     CAST(w.events_7d AS INTEGER) AS events_7d,
     CAST(w.events_30d AS INTEGER) AS events_30d,
     CAST(w.active_days_30d AS INTEGER) AS active_days_30d,
-    round(w.minutes_7d, 2) AS minutes_7d,
-    round(w.minutes_30d, 2) AS minutes_30d,
+    round(w.duration_ms_7d / 60000.0, 2) AS minutes_7d,
+    round(w.duration_ms_30d / 60000.0, 2) AS minutes_30d,
     round(CASE WHEN w.events_30d = 0 THEN 0.0
                ELSE w.events_7d * 30.0 / 7.0 / w.events_30d END, 4) AS usage_trend,
     CAST(coalesce(w.snapshot_date - w.last_active_day,
