@@ -83,7 +83,9 @@ def format_checks(evaluations: list) -> str:
         level = evaluation.severity.value
         summary = evaluation.metadata.get("summary")
         text = summary.value if summary is not None else ""
-        lines.append(f"  {level:<5} {evaluation.asset_key.to_user_string()} {evaluation.check_name}: {text}")
+        lines.append(
+            f"  {level:<5} {evaluation.asset_key.to_user_string()} {evaluation.check_name}: {text}"
+        )
     errors = sum(1 for e in failed if e.severity == dg.AssetCheckSeverity.ERROR)
     lines.append(
         f"checks: {len(evaluations) - len(failed)} passed, {len(failed) - errors} warned, {errors} failed"
@@ -117,7 +119,9 @@ def run_demo(
     return 0 if result.success else 1
 
 
-def quarantine_reasons(con: duckdb.DuckDBPyConnection, spec: ProductSpec, limit: int = 3) -> list[str]:
+def quarantine_reasons(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, limit: int = 3
+) -> list[str]:
     """The most frequent quarantine reasons per entity, for the defects demo."""
     lines = []
     for entity in spec.sources:
@@ -129,7 +133,9 @@ def quarantine_reasons(con: duckdb.DuckDBPyConnection, spec: ProductSpec, limit:
     return lines
 
 
-def gold_fingerprints(con: duckdb.DuckDBPyConnection, specs: list[ProductSpec]) -> dict[str, tuple[int, int]]:
+def gold_fingerprints(
+    con: duckdb.DuckDBPyConnection, specs: list[ProductSpec]
+) -> dict[str, tuple[int, int]]:
     from medallion.zones.tables import table_fingerprint
 
     return {
@@ -155,8 +161,10 @@ def run_defects_demo(
         rows = run_generator(
             spec, settings.landing, seed=seed, days=day + 1, deliver_days=[day], defects=defects
         )
-        print(f"delivered a defective batch for {spec.name} (day {day}; {', '.join(KINDS)}): "
-              + ", ".join(f"{source} {n:,}" for source, n in rows.items()))
+        print(
+            f"delivered a defective batch for {spec.name} (day {day}; {', '.join(KINDS)}): "
+            + ", ".join(f"{source} {n:,}" for source, n in rows.items())
+        )
     result = materialize_all(specs, settings, instance)
     print(format_checks(result.get_asset_check_evaluations()))
     with connect(settings.warehouse, read_only=True) as con:

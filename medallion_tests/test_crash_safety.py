@@ -69,8 +69,12 @@ def _assert_consistent(warehouse: Path, spec) -> None:
     if not warehouse.exists():
         return
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            ).fetchall()
+        }
         for source in spec.sources:
             if spec.table("bronze", source) in tables:
                 ledger = file_ledger(con, spec, source)

@@ -10,16 +10,31 @@ from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
 
 BRONZE_CHECKS = {
-    names.FILES_READABLE: (True, "Every landing file was ingested or was already ingested; refused files are named."),
-    names.FILE_LEDGER: (True, "Each file content ingested once, in full: bronze and the file ledger agree per batch."),
-    names.SCHEMA_DRIFT: (False, "New, missing or retyped columns against the spec and the previous batch."),
+    names.FILES_READABLE: (
+        True,
+        "Every landing file was ingested or was already ingested; refused files are named.",
+    ),
+    names.FILE_LEDGER: (
+        True,
+        "Each file content ingested once, in full: bronze and the file ledger agree per batch.",
+    ),
+    names.SCHEMA_DRIFT: (
+        False,
+        "New, missing or retyped columns against the spec and the previous batch.",
+    ),
 }
 SILVER_CHECKS = {
-    names.ROW_ACCOUNTING: (True, "Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly."),
+    names.ROW_ACCOUNTING: (
+        True,
+        "Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly.",
+    ),
     names.COMPLETENESS: (True, "The share of complete records is at least the declared minimum."),
     names.FAIL_RULES: (True, "No row breaks a rule of severity fail."),
     names.WARN_RULES: (False, "Rows kept in silver that break a rule of severity warn."),
-    names.QUARANTINE_SHARE: (False, "The share of quarantined rows stays under the declared limit."),
+    names.QUARANTINE_SHARE: (
+        False,
+        "The share of quarantined rows stays under the declared limit.",
+    ),
     names.EXPECTATIONS: (True, "Great Expectations suite from the spec, validated in DuckDB."),
     names.REVISION_COUNTS: (True, "Row and key counts within tolerance of the previous revision."),
 }
@@ -52,7 +67,9 @@ def _value(value: object) -> object:
 
 def to_result(outcome: CheckOutcome, key: dg.AssetKey) -> dg.AssetCheckResult:
     """A Dagster check result; WARN checks never block, ERROR ones block where declared."""
-    severity = dg.AssetCheckSeverity.ERROR if outcome.severity == "ERROR" else dg.AssetCheckSeverity.WARN
+    severity = (
+        dg.AssetCheckSeverity.ERROR if outcome.severity == "ERROR" else dg.AssetCheckSeverity.WARN
+    )
     metadata = {k: _value(v) for k, v in outcome.metadata.items()}
     metadata["summary"] = dg.MetadataValue.text(outcome.description)
     metadata["duration_s"] = dg.MetadataValue.float(outcome.duration_s)

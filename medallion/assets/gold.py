@@ -42,7 +42,9 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, GOLD_CHECKS),
     )
-    def _gold(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _gold(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             started = time.perf_counter()
             build_gold(con, spec, name)

@@ -11,7 +11,12 @@ from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
 from medallion.checks import expectations, names
 from medallion.checks.revisions import record_revision, revision_counts
-from medallion.checks.silver import completeness, referential_integrity, row_accounting, rule_outcomes
+from medallion.checks.silver import (
+    completeness,
+    referential_integrity,
+    row_accounting,
+    rule_outcomes,
+)
 from medallion.resources.pseudonymization import PseudonymizationResource, hmac_pads
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
@@ -68,7 +73,9 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
                 ]
             )
             table_description = describe_table(con, table)
-        outcomes += run_checks([lambda: expectations.validate(Path(warehouse.database), spec, entity)])
+        outcomes += run_checks(
+            [lambda: expectations.validate(Path(warehouse.database), spec, entity)]
+        )
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s),
@@ -89,13 +96,17 @@ def build_reference_checks(spec: ProductSpec) -> list[dg.AssetChecksDefinition]:
     runs once both sides are built."""
     checks = []
     for entity, source in spec.sources.items():
-        targets = sorted({c.references.split(".")[0] for c in source.columns.values() if c.references})
+        targets = sorted(
+            {c.references.split(".")[0] for c in source.columns.values() if c.references}
+        )
         if targets:
             checks.append(_reference_check(spec, entity, [t for t in targets if t != entity]))
     return checks
 
 
-def _reference_check(spec: ProductSpec, entity: str, targets: list[str]) -> dg.AssetChecksDefinition:
+def _reference_check(
+    spec: ProductSpec, entity: str, targets: list[str]
+) -> dg.AssetChecksDefinition:
     key = silver_key(spec, entity)
 
     @dg.asset_check(

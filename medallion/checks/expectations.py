@@ -30,7 +30,9 @@ class PlannedExpectation:
 
     @property
     def label(self) -> str:
-        target = self.kwargs.get("column") or ",".join(self.kwargs.get("column_list", [])) or "table"
+        target = (
+            self.kwargs.get("column") or ",".join(self.kwargs.get("column_list", [])) or "table"
+        )
         return f"{self.kind}({target})"
 
 
@@ -41,7 +43,11 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
     for column, declared in source.columns.items():
         plan.append(PlannedExpectation("ExpectColumnToExist", {"column": column}, "fail"))
         if declared.required:
-            plan.append(PlannedExpectation("ExpectColumnValuesToNotBeNull", {"column": column}, "quarantine"))
+            plan.append(
+                PlannedExpectation(
+                    "ExpectColumnValuesToNotBeNull", {"column": column}, "quarantine"
+                )
+            )
         if declared.pii:
             continue
         if declared.allowed is not None:
@@ -61,9 +67,15 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
                 )
             )
     if len(source.key) == 1:
-        plan.append(PlannedExpectation("ExpectColumnValuesToBeUnique", {"column": source.key[0]}, "fail"))
+        plan.append(
+            PlannedExpectation("ExpectColumnValuesToBeUnique", {"column": source.key[0]}, "fail")
+        )
     else:
-        plan.append(PlannedExpectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(source.key)}, "fail"))
+        plan.append(
+            PlannedExpectation(
+                "ExpectCompoundColumnsToBeUnique", {"column_list": list(source.key)}, "fail"
+            )
+        )
     return plan
 
 
@@ -90,7 +102,9 @@ def validate(warehouse: Path, spec: ProductSpec, entity: str) -> CheckOutcome:
     for planned in plan:
         suite.add_expectation(getattr(gx.expectations, planned.kind)(**planned.kwargs))
     try:
-        asset = source.add_query_asset(name=entity, query=f"SELECT * FROM {spec.table('silver', entity)}")
+        asset = source.add_query_asset(
+            name=entity, query=f"SELECT * FROM {spec.table('silver', entity)}"
+        )
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
         result = batch.validate(suite, result_format="BASIC")
     finally:
@@ -135,7 +149,9 @@ def _outcomes(plan: list[PlannedExpectation], results: list) -> list[dict[str, A
         config = item.expectation_config
         label = _gx_label(config.type, config.kwargs)
         planned = labels.get(label)
-        error = (item.exception_info or {}).get("exception_message") if item.exception_info else None
+        error = (
+            (item.exception_info or {}).get("exception_message") if item.exception_info else None
+        )
         by_label[label] = {
             "expectation": planned.label if planned else label,
             "severity": planned.severity if planned else "fail",

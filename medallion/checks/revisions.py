@@ -20,7 +20,11 @@ def history_table(spec: ProductSpec) -> str:
 
 
 def record_revision(
-    con: duckdb.DuckDBPyConnection, spec: ProductSpec, table: str, key_columns: list[str], run_id: str
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    table: str,
+    key_columns: list[str],
+    run_id: str,
 ) -> tuple[int, int]:
     """Append the table's current row and key counts to the history; returns them."""
     keys = ", ".join(quote(k) for k in key_columns)

@@ -17,7 +17,9 @@ def _generator(spec: ProductSpec) -> Any:
     try:
         return getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError) as error:
-        raise SpecError(f"{spec.path}: generator: cannot load {spec.generator!r}: {error}") from None
+        raise SpecError(
+            f"{spec.path}: generator: cannot load {spec.generator!r}: {error}"
+        ) from None
 
 
 def generator_default(spec: ProductSpec, option: str) -> Any:

@@ -37,7 +37,11 @@ def test_clean_data_passes_every_check_and_builds_gold(spec, settings):
     with dg.instance_for_test() as instance:
         result = materialize_all([spec], settings, instance)
     assert result.success
-    failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
+    failed = [
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
     assert failed == []
     assert _gold_exists(settings)
 
@@ -47,7 +51,10 @@ def test_fail_rule_stops_gold_in_process(spec, settings, landing):
     with dg.instance_for_test() as instance:
         result = materialize_all([spec], settings, instance)
     assert not result.success
-    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
     fail_rules = evaluations[("shop/silver/orders", "fail_rules")]
     assert not fail_rules.passed and fail_rules.severity == dg.AssetCheckSeverity.ERROR
     assert not evaluations[("shop/silver/orders", "warn_rules")].passed
@@ -71,14 +78,37 @@ def test_fail_rule_stops_gold_in_a_cli_run(tmp_path, spec_path, landing):
         DAGSTER_HOME=str(tmp_path / "dagster_home"),
         PYTHONPATH=str(ROOT),
     )
-    keys = ["shop/bronze/orders", "shop/bronze/customers", "shop/silver/orders", "shop/silver/customers", "shop/gold/revenue_by_country"]
+    keys = [
+        "shop/bronze/orders",
+        "shop/bronze/customers",
+        "shop/silver/orders",
+        "shop/silver/customers",
+        "shop/gold/revenue_by_country",
+    ]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "medallion.definitions", "--select", ",".join(keys)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "medallion.definitions",
+            "--select",
+            ",".join(keys),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
     assert "DagsterAssetCheckFailedError" in result.stderr
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            ).fetchall()
+        }
     assert "shop_silver.orders" in tables
     assert "shop_gold.revenue_by_country" not in tables

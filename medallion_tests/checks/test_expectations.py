@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
+from great_expectations.execution_engine.sqlalchemy_execution_engine import (
+    SqlAlchemyExecutionEngine,
+)
 
 from medallion.checks import expectations, gx_duckdb
 from medallion.resources.pseudonymization import hmac_pads
@@ -30,7 +32,9 @@ def test_validation_runs_in_duckdb_and_reports_counts(tmp_path, con, spec, landi
     for source in ("customers", "orders"):
         ingest_source(con, spec, source, landing)
         build_silver(con, spec, source, hmac_pads(b"k" * 32))
-    con.execute("INSERT INTO shop_silver.customers SELECT * REPLACE ('XX' AS country) FROM shop_silver.customers LIMIT 1")
+    con.execute(
+        "INSERT INTO shop_silver.customers SELECT * REPLACE ('XX' AS country) FROM shop_silver.customers LIMIT 1"
+    )
     con.close()
     outcome = expectations.validate(tmp_path / "warehouse.duckdb", spec, "customers")
     results = {r["expectation"]: r for r in outcome.metadata["results"]}

@@ -45,30 +45,43 @@ def test_schema_drift_reports_new_and_missing_columns(con, spec, landing):
     assert outcome.metadata["new_columns"] == ["channel"]
     assert outcome.metadata["missing_columns"] == ["coupon"]
     assert outcome.metadata["changed_since_previous_batch"] == ["orders_2026-01-02.csv"]
-    rescued = con.execute("SELECT _rescued_data FROM shop_bronze.orders WHERE order_id = '8'").fetchone()[0]
+    rescued = con.execute(
+        "SELECT _rescued_data FROM shop_bronze.orders WHERE order_id = '8'"
+    ).fetchone()[0]
     assert rescued == '{"channel":"web"}'
 
 
 def test_fail_policy_refuses_a_drifted_file(con, spec, landing):
     strict = spec.sources["orders"].model_copy(update={"schema_drift": "fail"})
     strict_spec = spec.model_copy(update={"sources": {**spec.sources, "orders": strict}})
-    write(landing / "orders" / "orders_2026-01-02.csv", "order_id,customer_id,ordered_at,amount,coupon,extra\n9,1,2026-01-02,1,,x\n")
+    write(
+        landing / "orders" / "orders_2026-01-02.csv",
+        "order_id,customer_id,ordered_at,amount,coupon,extra\n9,1,2026-01-02,1,,x\n",
+    )
     report = ingest_source(con, strict_spec, "orders", landing)
     assert len(report.failed) == 1
     assert "schema_drift policy is 'fail'" in report.failed[0]
     assert "new ['extra']" in report.failed[0]
-    assert con.execute("SELECT count(*) FROM shop_bronze.orders WHERE order_id = '9'").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM shop_bronze.orders WHERE order_id = '9'").fetchone()[0]
+        == 0
+    )
 
 
 def test_accept_policy_records_but_does_not_keep_extra_values(con, spec, landing):
     accepting = spec.sources["orders"].model_copy(update={"schema_drift": "accept"})
     accept_spec = spec.model_copy(update={"sources": {**spec.sources, "orders": accepting}})
-    write(landing / "orders" / "orders_2026-01-02.csv", "order_id,customer_id,ordered_at,amount,coupon,extra\n9,1,2026-01-02,1,,x\n")
+    write(
+        landing / "orders" / "orders_2026-01-02.csv",
+        "order_id,customer_id,ordered_at,amount,coupon,extra\n9,1,2026-01-02,1,,x\n",
+    )
     report = ingest_source(con, accept_spec, "orders", landing)
     assert not report.failed
-    row = con.execute("SELECT _rescued_data FROM shop_bronze.orders WHERE order_id = '9'").fetchone()
+    row = con.execute(
+        "SELECT _rescued_data FROM shop_bronze.orders WHERE order_id = '9'"
+    ).fetchone()
     assert row == (None,)
-    extra = con.execute("SELECT extra_columns FROM shop_bronze._ingested_files WHERE file_name LIKE '%01-02%'").fetchone()
+    extra = con.execute(
+        "SELECT extra_columns FROM shop_bronze._ingested_files WHERE file_name LIKE '%01-02%'"
+    ).fetchone()
     assert extra == (["extra"],)
-
-

@@ -28,11 +28,15 @@ def test_sudden_drop_of_thirty_percent_fails(con, spec):
     assert outcome.metadata["row_change"] == -0.3
     assert outcome.metadata["key_change"] == -0.3
     assert "rows fell 30.0% (tolerance 10%)" in outcome.description
-    assert revision_counts(con, spec, "shop_silver.customers", RevisionTolerance(max_row_drop=0.5, max_key_drop=0.5)).passed
+    assert revision_counts(
+        con, spec, "shop_silver.customers", RevisionTolerance(max_row_drop=0.5, max_key_drop=0.5)
+    ).passed
 
 
 def test_growth_limit_when_declared(con, spec):
     _revision(con, spec, 100)
     _revision(con, spec, 300)
-    outcome = revision_counts(con, spec, "shop_silver.customers", RevisionTolerance(max_row_growth=1.0))
+    outcome = revision_counts(
+        con, spec, "shop_silver.customers", RevisionTolerance(max_row_growth=1.0)
+    )
     assert not outcome.passed and "rows grew 200.0%" in outcome.description

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from medallion.checks.silver import completeness, referential_integrity, row_accounting, rule_outcomes
+from medallion.checks.silver import (
+    completeness,
+    referential_integrity,
+    row_accounting,
+    rule_outcomes,
+)
 from medallion.resources.pseudonymization import hmac_pads
 from medallion.zones.bronze import ingest_source
 from medallion.zones.silver import build_silver
@@ -43,7 +48,9 @@ def test_each_severity_does_what_it_says(built, con, spec):
         "5": "ordered_at lies in the future of its delivery",
         "7": "breaks rule no_giant_orders: amount < 100000",
     }
-    silver_ids = [r[0] for r in con.execute("SELECT order_id FROM shop_silver.orders ORDER BY 1").fetchall()]
+    silver_ids = [
+        r[0] for r in con.execute("SELECT order_id FROM shop_silver.orders ORDER BY 1").fetchall()
+    ]
     assert silver_ids == [1, 2, 3, 6, 7]  # 6 breaks only a warn rule; the valid 7 is kept
     assert counts.rule_counts == {
         "future(ordered_at)": 1,
@@ -75,7 +82,9 @@ def test_accounting_notices_a_lost_row_and_an_invented_one(built, con, spec):
     assert not lost.passed
     assert lost.metadata["unaccounted_rows"] == 1
     assert lost.metadata["unbalanced_batches"][0].startswith("orders_2026-01-01@")
-    con.execute("INSERT INTO shop_silver.orders SELECT * REPLACE (_row_number + 1000 AS _row_number) FROM shop_silver.orders LIMIT 1")
+    con.execute(
+        "INSERT INTO shop_silver.orders SELECT * REPLACE (_row_number + 1000 AS _row_number) FROM shop_silver.orders LIMIT 1"
+    )
     assert row_accounting(con, spec, "orders").metadata["invented_rows"] == 1
 
 

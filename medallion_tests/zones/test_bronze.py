@@ -174,5 +174,7 @@ def test_malformed_csv_lines_are_kept_raw_with_the_parser_reason(con, spec, tmp_
     assert rows[2][1] == '{"raw_line":"2,2,2026-01-01,3,,extra"}'
     assert rows[2][2].startswith("line 3: TOO MANY COLUMNS")
     assert rows[3][2].startswith("line 4: MISSING COLUMNS")
-    ledger = con.execute("SELECT row_count, malformed_rows FROM shop_bronze._ingested_files").fetchone()
+    ledger = con.execute(
+        "SELECT row_count, malformed_rows FROM shop_bronze._ingested_files"
+    ).fetchone()
     assert ledger == (4, 2)

@@ -140,7 +140,12 @@ def test_malformed_lines_are_quarantined_with_the_parser_reason(con, spec, landi
     ingest_source(con, spec, "orders", landing)
     counts = build_silver(con, spec, "orders", hmac_pads(KEY))
     reasons = con.execute("SELECT _rules, _reason FROM shop_quarantine.orders").fetchall()
-    assert reasons == [(["malformed"], "malformed line, line 3: MISSING COLUMNS: Expected Number of Columns: 5 Found: 2")]
+    assert reasons == [
+        (
+            ["malformed"],
+            "malformed line, line 3: MISSING COLUMNS: Expected Number of Columns: 5 Found: 2",
+        )
+    ]
     assert counts.balanced and counts.quarantined_rows == 1 and counts.silver_rows == 4
 
 
