@@ -8,23 +8,27 @@ import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
-from medallion.assets.gold import build_gold_asset
+from medallion.assets.gold import build_gold_asset, build_version_checks
+from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
+from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import Settings
 from medallion.spec import ProductSpec, load_specs
 
 PII_KEY_ENV = "MEDALLION_PII_KEY"
+TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
 
 
 def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     """Every zone asset of one product, with the checks that run apart from them."""
     assets = [build_bronze_asset(spec, source) for source in spec.sources]
     assets += [build_silver_asset(spec, source) for source in spec.sources]
-    assets += [build_gold_asset(spec, name) for name in spec.gold]
+    assets += [build_gold_asset(spec, name) for name, gold in spec.gold.items() if not gold.retired]
     assets += build_reference_checks(spec)
+    assets += build_version_checks(spec)
     return assets
 
 
@@ -38,6 +42,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         WAREHOUSE: WarehouseResource(database=str(settings.warehouse)),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
+        TRACKING: TrackingResource.for_data(
+            settings.data,
+            dg.EnvVar(TRACKING_URI_ENV) if os.environ.get(TRACKING_URI_ENV) else None,
+        ),
     }
 
 
@@ -48,6 +56,7 @@ def build_definitions(
     settings = settings or Settings.from_env()
     specs = specs if specs is not None else load_specs(settings.product_files())
     assets = [asset for spec in specs for asset in product_assets(spec)]
+    assets += [asset for spec in specs for asset in ml_assets(spec)]
     executor = dg.multiprocess_executor.configured(
         {"max_concurrent": 2, "tag_concurrency_limits": DUCKDB_CONCURRENCY}
     )

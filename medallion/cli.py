@@ -1,4 +1,4 @@
-"""The `medallion` command: demo, ui, generate and bench."""
+"""The `medallion` command: demo, ui, serve, generate and bench."""
 
 from __future__ import annotations
 
@@ -67,7 +67,89 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         *target,
     ]
     print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops it)")
-    return supervise([start_group(command)])
+    processes = [start_group(command)]
+    mlflow_ui = _start_mlflow_ui(args, settings)
+    if mlflow_ui is not None:
+        processes.append(mlflow_ui)
+    return supervise(processes)
+
+
+def _tracking(settings: Settings):
+    """The MLflow store the Definitions use (MEDALLION_TRACKING_URI, else data/mlflow)."""
+    from medallion.build import TRACKING_URI_ENV
+    from medallion.resources.tracking import TrackingResource
+
+    return TrackingResource.for_data(settings.data, os.environ.get(TRACKING_URI_ENV) or None)
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
+    """`mlflow server` on the project's store beside the Dagster UI (None when not started)."""
+    from medallion.resources.tracking import MLFLOW_ENV
+    from medallion.servers import start_group, warn_if_exposed
+
+    if args.mlflow_port == 0:
+        return None
+    tracking = _tracking(settings)
+    if not tracking.tracking_uri.startswith("sqlite:"):
+        print(f"MLflow UI: runs go to {tracking.tracking_uri}; open its own UI")
+        return None
+    if not _port_free(args.host, args.mlflow_port):
+        print(
+            f"WARNING: port {args.mlflow_port} is in use; MLflow UI not started "
+            "(choose another with --mlflow-port)",
+            file=sys.stderr,
+        )
+        return None
+    warn_if_exposed(args.host, "the MLflow UI")
+    Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    print(f"MLflow UI: http://{args.host}:{args.mlflow_port}")
+    return start_group(
+        tracking.ui_command(args.host, args.mlflow_port), env=dict(os.environ) | MLFLOW_ENV
+    )
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.ml import registry
+    from medallion.ml.serving import serve_command, serving_env
+    from medallion.servers import start_group, supervise, warn_if_exposed
+
+    _prepare(settings)
+    specs = _select(load_specs(settings.product_files()), args.product)
+    specs = [s for s in specs if s.model is not None and s.model.variants]
+    if len(specs) != 1:
+        names = [s.name for s in specs]
+        raise SystemExit(f"serve one product with model variants (--product); found {names}")
+    spec = specs[0]
+    assert spec.model is not None
+    tracking = _tracking(settings)
+    name = registry.registered_model_name(spec)
+    version = registry.version_by_alias(tracking.activate(), name, args.alias)
+    if version is None:
+        print(
+            f"error: no version of model {name!r} has alias {args.alias!r} in "
+            f"{tracking.tracking_uri}; materialize {spec.name}/ml/* first",
+            file=sys.stderr,
+        )
+        return 1
+    warn_if_exposed(args.host, "the scoring server")
+    uri = f"models:/{name}/{version.version}"
+    print(
+        f"serving {name} v{version.version} ({args.alias}, {version.tags.get('variant', '?')}) "
+        f"at http://{args.host}:{args.port}/invocations  (Ctrl-C stops it)"
+    )
+    env = serving_env(dict(os.environ), tracking, spec.model.threads)
+    return supervise([start_group(serve_command(uri, args.host, args.port), env=env)])
 
 
 def _parse_days(text: str | None) -> range | None:
@@ -137,6 +219,33 @@ def _sizes(text: str) -> list[int]:
     return [_rows(part.strip()) for part in text.split(",") if part.strip()]
 
 
+def _cmd_retired(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.resources.warehouse import connect
+
+    specs = _select(load_specs(settings.product_files()), args.product)
+    retired = [spec.table("gold", n) for spec in specs for n, g in spec.gold.items() if g.retired]
+    if not settings.warehouse.exists() or not retired:
+        print("no retired gold versions with tables")
+        return 0
+    with connect(settings.warehouse, read_only=not args.drop) as con:
+        existing = {
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        for table in retired:
+            if table not in existing:
+                continue
+            if args.drop:
+                con.execute(f"DROP TABLE {table}")
+                print(f"dropped {table}")
+            else:
+                rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                print(f"{table}: {rows:,} rows kept (retired; `medallion retired --drop` drops it)")
+    return 0
+
+
 def _rows(text: str) -> int:
     """Sizes like 50000, 1M or 2.5k."""
     factor = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
@@ -161,11 +270,30 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     ui = commands.add_parser(
-        "ui", help="start the Dagster UI; Ctrl-C or SIGTERM stops it and its children"
+        "ui",
+        help="start the Dagster UI and the MLflow UI; Ctrl-C or SIGTERM stops them and their "
+        "children",
     )
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--mlflow-port", type=int, default=5000, help="MLflow UI port beside it (0: none)"
+    )
     ui.set_defaults(run=_cmd_ui)
+
+    serve = commands.add_parser(
+        "serve", help="serve a product's champion model over HTTP (MLflow scoring server)"
+    )
+    serve.add_argument("--product", action="append", help="the product (when several)")
+    serve.add_argument("--alias", default="champion", help="registered model alias to serve")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    serve.add_argument("--port", type=int, default=5001)
+    serve.set_defaults(run=_cmd_serve)
+
+    retired = commands.add_parser("retired", help="list (or drop) tables of retired gold versions")
+    retired.add_argument("--product", action="append", help="only this product (repeatable)")
+    retired.add_argument("--drop", action="store_true", help="drop them")
+    retired.set_defaults(run=_cmd_retired)
 
     generate = commands.add_parser("generate", help="write deterministic landing batches")
     generate.add_argument("--product", action="append", help="only this product (repeatable)")

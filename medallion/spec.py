@@ -199,6 +199,17 @@ class SourceSpec(_Strict):
         return [name for name, column in self.columns.items() if column.required]
 
 
+class VersionComparison(_Strict):
+    """How far a new version of a gold product may move from the version it replaces."""
+
+    max_lost_key_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of the base version's keys it may lose."
+    )
+    max_row_change: float | None = Field(
+        default=None, ge=0, description="Largest relative change of the row count; none by default."
+    )
+
+
 class GoldSpec(_Strict):
     """A consumer-ready product built by SQL over DuckDB or by a named Polars function."""
 
@@ -214,6 +225,16 @@ class GoldSpec(_Strict):
         default=None, description="Column whose distinct count is tracked; default grain[0]."
     )
     tolerance: RevisionTolerance = Field(default_factory=RevisionTolerance)
+    version_of: str | None = Field(
+        default=None,
+        description="Another gold product this one is a new version of; they run side by side "
+        "and a comparison check reports how they differ.",
+    )
+    comparison: VersionComparison = Field(default_factory=lambda: VersionComparison())
+    retired: bool = Field(
+        default=False,
+        description="No longer built; its table is kept until `medallion retired --drop`.",
+    )
 
     @model_validator(mode="after")
     def _one_transform(self) -> GoldSpec:
@@ -233,6 +254,7 @@ class GoldSpec(_Strict):
 
 
 ESTIMATORS = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+RESERVED_ML_NAMES = ("snapshot", "baseline", "champion")
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
 
 
@@ -279,6 +301,12 @@ class GatesSpec(_Strict):
     latency_samples: int = Field(
         default=300, ge=20, description="Single-row predictions timed for the percentiles."
     )
+    latency_rounds: int = Field(
+        default=3,
+        ge=1,
+        description="Timing rounds at most; the best counts, since other processes only add "
+        "time. Timing stops at the first round within budget.",
+    )
     batch_rows: int = Field(default=100_000, ge=1, description="Rows of the timed batch.")
     batch_seconds: float = Field(
         default=1.0, gt=0, description="Budget for scoring the batch, seconds."
@@ -314,6 +342,12 @@ class ModelSpec(_Strict):
     max_holdout_rows: int = Field(
         default=250_000, ge=100, description="Holdout rows beyond this are sampled down."
     )
+    threads: int = Field(
+        default=1,
+        ge=1,
+        description="BLAS/OpenMP threads per training or scoring process: variants already "
+        "train in parallel processes, and one thread scores single rows fastest.",
+    )
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
     gates: GatesSpec = Field(default_factory=GatesSpec)
 
@@ -321,6 +355,8 @@ class ModelSpec(_Strict):
     def _consistent(self) -> ModelSpec:
         for name in self.variants:
             _check_identifier(name, "variant")
+            if name in RESERVED_ML_NAMES:
+                raise ValueError(f"variant name {name!r} is reserved for the ML zone's own assets")
         if self.primary_metric not in CLASSIFICATION_METRICS:
             raise ValueError(
                 f"primary_metric {self.primary_metric!r} is not a {self.task} metric; "
@@ -420,6 +456,23 @@ def _check_refs(spec: ProductSpec, path: Path) -> None:
             if zone == "gold" and table == name:
                 raise SpecError(f"{path}: gold.{name}.{field}: a gold product cannot read itself")
     _check_acyclic(spec, path)
+    for name, gold in spec.gold.items():
+        base = gold.version_of
+        if base is not None and (base not in spec.gold or base == name):
+            raise SpecError(
+                f"{path}: gold.{name}.version_of: unknown gold product {base!r} "
+                f"(known: {sorted(n for n in spec.gold if n != name)})"
+            )
+        retired_inputs = [
+            table for zone, table in spec.gold_inputs(name) if zone == "gold" and spec.gold[table].retired
+        ]
+        if retired_inputs and not gold.retired:
+            raise SpecError(f"{path}: gold.{name}: reads retired gold product(s) {retired_inputs}")
+        if base is not None and spec.gold[base].grain != gold.grain:
+            raise SpecError(
+                f"{path}: gold.{name}.grain: a version must keep the grain of {base} "
+                f"({spec.gold[base].grain}), got {gold.grain}"
+            )
     for source_name, source in spec.sources.items():
         for column_name, column in source.columns.items():
             if not column.references:

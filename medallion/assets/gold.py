@@ -7,8 +7,10 @@ import dagster as dg
 from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
+from medallion.checks import names
 from medallion.checks.gold import grain_unique, no_pii
 from medallion.checks.revisions import record_revision, revision_counts
+from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.gold import build_gold
@@ -64,3 +66,32 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         )
 
     return _gold
+
+
+def build_version_checks(spec: ProductSpec) -> list[dg.AssetChecksDefinition]:
+    """A comparison check on every gold version against the version it replaces."""
+    return [
+        _version_check(spec, name)
+        for name, gold in spec.gold.items()
+        if gold.version_of and not gold.retired and not spec.gold[gold.version_of].retired
+    ]
+
+
+def _version_check(spec: ProductSpec, name: str) -> dg.AssetChecksDefinition:
+    base = spec.gold[name].version_of or ""
+
+    @dg.asset_check(
+        asset=zone_key(spec, "gold", name),
+        name=names.VERSION_COMPARISON,
+        additional_deps=[zone_key(spec, "gold", base)],
+        description=f"{name} against {base}: keys kept, lost and gained; per-column differences.",
+        blocking=False,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        def compare():
+            with warehouse.get_connection(read_only=True) as con:
+                return compare_versions(con, spec, name)
+
+        return to_result(run_checks([compare])[0], zone_key(spec, "gold", name))
+
+    return _check

@@ -8,6 +8,7 @@ resident memory, to the result file (stdout and stderr are left to logs).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -22,6 +23,13 @@ def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process so far: steadier than wall time on a
+    machine shared with other work."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _generate(request: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +86,15 @@ RUNNERS = {"generate": _generate, "floor": _floor, "pipeline": _pipeline}
 def main(argv: list[str]) -> int:
     stage, request_file, result_file = argv
     request = json.loads(Path(request_file).read_text(encoding="utf-8"))
+    load_before = os.getloadavg()[0]
     measured = RUNNERS[stage](request)
-    result = {"stage": stage, "peak_rss_bytes": peak_rss_bytes(), **measured}
+    result = {
+        "stage": stage,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "cpu_s": cpu_seconds(),
+        "load_1min": [load_before, os.getloadavg()[0]],
+        **measured,
+    }
     Path(result_file).write_text(json.dumps(result), encoding="utf-8")
     return 0
 

@@ -9,9 +9,12 @@ Model and monitoring assets are left out: they are not part of the data pipeline
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -55,6 +58,8 @@ class ZoneTiming:
     failed_checks: list[str] = field(default_factory=list)
     transform_by_asset: dict[str, float] = field(default_factory=dict)
     checks_by_name: dict[str, float] = field(default_factory=dict)
+    peak_rss_bytes: int = 0
+    """Highest resident memory of the process sampled while one of the zone's steps ran."""
 
     @property
     def overhead_s(self) -> float:
@@ -80,12 +85,49 @@ class PipelineResult:
         return sum(zone.checks_s for zone in self.zones.values())
 
 
-def summarize(events: Iterable[RunEvent], zone_of: dict[str, str]) -> dict[str, ZoneTiming]:
+class RssSampler:
+    """Samples this process's resident memory in a thread, to tell which step peaked.
+
+    Reads /proc/self/statm (Linux); elsewhere it records nothing.
+    """
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._statm = Path("/proc/self/statm")
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                resident = int(self._statm.read_text().split()[1]) * self._page
+            except (OSError, IndexError, ValueError):
+                return
+            self.samples.append((time.time(), resident))
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def summarize(
+    events: Iterable[RunEvent],
+    zone_of: dict[str, str],
+    rss_samples: list[tuple[float, int]] | None = None,
+) -> dict[str, ZoneTiming]:
     """Add a run's events up per zone.
 
     Args:
         events: the run's step starts and ends, materializations and check evaluations.
         zone_of: asset key (user string) to zone; assets of other groups are ignored.
+        rss_samples: (epoch seconds, resident bytes) taken while the run went on.
 
     Returns:
         A timing per zone, in zone order, for every zone in `zone_of`.
@@ -118,7 +160,11 @@ def summarize(events: Iterable[RunEvent], zone_of: dict[str, str]) -> dict[str, 
         if event.kind == "start":
             started[event.step] = event.timestamp
         elif event.kind == "end" and event.step in started and event.step in step_zone:
-            zones[step_zone[event.step]].steps_s += event.timestamp - started.pop(event.step)
+            start = started.pop(event.step)
+            timing = zones[step_zone[event.step]]
+            timing.steps_s += event.timestamp - start
+            during = [rss for at, rss in rss_samples or [] if start <= at <= event.timestamp]
+            timing.peak_rss_bytes = max([timing.peak_rss_bytes, *during])
     return zones
 
 
@@ -189,7 +235,7 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
     defs = build_definitions([spec], settings)
     definitions = [*(defs.assets or []), *(defs.asset_checks or [])]
     zone_of = zone_assets(defs)
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance, RssSampler() as sampler:
         started = time.perf_counter()
         result = dg.materialize(
             definitions,
@@ -206,5 +252,8 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
         for event in result.get_step_failure_events()
     ]
     return PipelineResult(
-        seconds=seconds, success=result.success, zones=summarize(events, zone_of), failures=failures
+        seconds=seconds,
+        success=result.success,
+        zones=summarize(events, zone_of, sampler.samples),
+        failures=failures,
     )

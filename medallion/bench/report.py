@@ -169,6 +169,7 @@ def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
             (f"    {zone} transform s", _seconds(timing["transform_s"])),
             (f"    checks {BOUNDARIES[zone]} s", _seconds(timing["checks_s"])),
             (f"    {zone} overhead s", _seconds(timing["overhead_s"])),
+            (f"    {zone} peak RSS", _mb(timing.get("peak_rss_bytes", 0))),
         ]
     lines += [
         (
@@ -178,6 +179,8 @@ def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
         ("pipeline rows/s", _rate_text(pipeline["rows_per_s"])),
         ("pipeline / floor", _ratio(entry["ratio"], 1)),
         ("checks / transform", _share(entry["check_share"])),
+        ("CPU s floor / pipeline process", f"{floor['cpu_s']:.1f} / {pipeline['cpu_s']:.1f}"),
+        ("load avg (1 min) at pipeline start", f"{pipeline['load_1min'][0]:.1f}"),
         ("peak RSS floor", _mb(floor["peak_rss_bytes"])),
         ("peak RSS pipeline", _mb(pipeline["peak_rss_bytes"])),
         ("peak vs smallest size", _ratio(entry["peak_ratio_vs_smallest"])),

@@ -47,7 +47,9 @@ class AttributeFairness:
         return max(self.demographic_parity_difference, self.equalized_odds_difference)
 
 
-def _difference_and_ratio(frame: MetricFrame, metric: str, groups: list[str]) -> tuple[float, float]:
+def _difference_and_ratio(
+    frame: MetricFrame, metric: str, groups: list[str]
+) -> tuple[float, float]:
     """Between-groups difference and ratio of one rate over the compared groups."""
     if len(groups) < 2:
         return 0.0, 1.0

@@ -83,7 +83,9 @@ def bias_gate(reports: Sequence[AttributeFairness], max_difference: float) -> Ga
             ("equalized odds", r.equalized_odds_difference),
         ):
             if not value <= max_difference:
-                failures.append(f"{r.attribute} {label} difference {value:.3f} > {max_difference:g}")
+                failures.append(
+                    f"{r.attribute} {label} difference {value:.3f} > {max_difference:g}"
+                )
         parts.append(
             f"{r.attribute} DP {r.demographic_parity_difference:.3f} "
             f"EO {r.equalized_odds_difference:.3f}"

@@ -8,6 +8,7 @@ version is: `champion`, `previous` (the champion before it) and `challenger-<var
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from importlib import metadata
@@ -178,10 +179,8 @@ def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None
 
 
 def delete_alias(client: MlflowClient, name: str, alias: str) -> None:
-    try:
+    with contextlib.suppress(MlflowException):
         client.delete_registered_model_alias(name, alias)
-    except MlflowException:
-        pass
 
 
 def active_run_id() -> str:

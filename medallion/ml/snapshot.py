@@ -65,6 +65,24 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def labelled_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> int:
+    """Distinct days of the gold feature table that have a label."""
+    assert spec.model is not None
+    model = spec.model
+    return int(
+        con.execute(
+            f"SELECT count(DISTINCT CAST({_quote(model.time_column)} AS DATE)) "
+            f"FROM {spec.table('gold', model.table)} WHERE {_quote(model.target)} IS NOT NULL"
+        ).fetchone()[0]
+    )
+
+
+def days_needed(spec: ProductSpec) -> int:
+    """Labelled days a split needs: the holdout, the gap and at least one day to train on."""
+    assert spec.model is not None
+    return spec.model.holdout_days + spec.model.gap_days + 1
+
+
 def export_snapshot(con: duckdb.DuckDBPyConnection, spec: ProductSpec, root: Path) -> Snapshot:
     """Export the model's columns of the gold feature table to a content-addressed Parquet file.
 
@@ -96,8 +114,7 @@ def export_snapshot(con: duckdb.DuckDBPyConnection, spec: ProductSpec, root: Pat
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValueError(
-            f"{spec.path}: model: column(s) {missing} are not in {table} "
-            f"(it has {sorted(present)})"
+            f"{spec.path}: model: column(s) {missing} are not in {table} (it has {sorted(present)})"
         )
     folder = Path(root) / spec.name
     folder.mkdir(parents=True, exist_ok=True)

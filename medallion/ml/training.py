@@ -30,7 +30,8 @@ ESTIMATOR_CLASSES = {
     "hist_gradient_boosting": HistGradientBoostingClassifier,
 }
 SCALED = {"logistic_regression"}
-"""Estimators whose numeric inputs are standardized (trees do not need it)."""
+"""Estimators whose numeric inputs are imputed and standardized (trees need neither)."""
+
 
 @dataclass(frozen=True)
 class Split:
@@ -172,22 +173,20 @@ def make_estimator(variant: VariantSpec, seed: int):
 def build_pipeline(
     variant: VariantSpec, numeric: list[str], categorical: list[str], seed: int
 ) -> Pipeline:
-    """Imputation (and scaling for linear models) of numbers, one-hot of categories, estimator.
+    """One-hot of categories and the estimator; linear models also get imputed, scaled numbers.
 
-    Unknown categories at scoring time are ignored (all zeros), missing ones are a category.
+    Tree ensembles take numbers as they are (they handle NaN themselves): every transformer
+    step costs about a millisecond per single-row prediction. Unknown categories at scoring
+    time are ignored (all zeros); a missing category is a category of its own.
     """
-    numeric_steps: list[tuple[str, object]] = [("impute", SimpleImputer(strategy="median"))]
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    numbers: object = "passthrough"
     if variant.estimator in SCALED:
-        numeric_steps.append(("scale", StandardScaler()))
+        numbers = Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        )
     features = ColumnTransformer(
-        [
-            ("numeric", Pipeline(numeric_steps), numeric),
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                categorical,
-            ),
-        ],
+        [("numeric", numbers, numeric), ("categorical", encoder, categorical)],
         remainder="drop",
         verbose_feature_names_out=False,
     )

@@ -12,6 +12,7 @@ import json
 import math
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from mlflow import MlflowClient
+from threadpoolctl import threadpool_limits
 
 from medallion.ml import registry
 from medallion.ml.fairness import (
@@ -99,7 +101,9 @@ def retrain(spec: ProductSpec, variant: str, snapshot: Path):
     model = _model(spec)
     data = prepare(spec, snapshot)
     pipeline = build_pipeline(model.variants[variant], data.numeric, data.categorical, model.seed)
-    return pipeline.fit(data.x_train, data.y_train), data
+    with threadpool_limits(limits=model.threads):
+        pipeline.fit(data.x_train, data.y_train)
+    return pipeline, data
 
 
 def _model(spec: ProductSpec) -> ModelSpec:
@@ -129,6 +133,7 @@ def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:
         "features": ",".join(model.features),
         "sensitive": ",".join(model.sensitive),
         "seed": model.seed,
+        "threads": model.threads,
         "holdout_days": model.holdout_days,
         "gap_days": model.gap_days,
         "decision_threshold": model.decision_threshold,
@@ -144,18 +149,24 @@ def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:
 
 
 def _log_inputs(spec: ProductSpec, data: Prepared, snapshot: Path, data_version: str) -> None:
-    """The snapshot's training and holdout rows as the run's datasets (schema and counts only)."""
+    """The snapshot's training and holdout rows as the run's datasets (schema and counts only).
+
+    Dates are shown as datetimes (MLflow's schema has no date type) and MLflow's warning that
+    a local path matches two identical source types is silenced.
+    """
     from mlflow.data import from_polars
 
     model = _model(spec)
     for context, frame in (("training", data.split.train), ("evaluation", data.split.holdout)):
-        dataset = from_polars(
-            frame,
-            source=str(snapshot),
-            targets=model.target,
-            name=f"{spec.name}.{model.table}.{context}",
-            digest=data_version,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The specified dataset source")
+            dataset = from_polars(
+                frame.with_columns(pl.col(pl.Date).cast(pl.Datetime("us"))),
+                source=str(snapshot),
+                targets=model.target,
+                name=f"{spec.name}.{model.table}.{context}",
+                digest=data_version,
+            )
         mlflow.log_input(dataset, context=context)
 
 
@@ -198,25 +209,24 @@ def run_baseline(
     data = prepare(spec, snapshot)
     champion = registry.version_by_alias(client, name, registry.CHAMPION)
     version = None
-    if champion is None:
-        kind, label = "dummy", "DummyClassifier(prior)"
-        dummy = DummyClassifier(strategy="prior").fit(data.x_train, data.y_train)
-        scores = predict_scores(dummy, data.x_holdout)
-    else:
-        version = str(champion.version)
-        label = f"champion v{version} ({champion.tags.get('variant', '?')})"
-        scores = _champion_scores(name, version, data)
-        kind = "champion" if scores is not None else "unavailable"
-        if scores is None:
-            label += " cannot score this snapshot"
+    with threadpool_limits(limits=model.threads):
+        if champion is None:
+            kind, label = "dummy", "DummyClassifier(prior)"
+            dummy = DummyClassifier(strategy="prior").fit(data.x_train, data.y_train)
+            scores = predict_scores(dummy, data.x_holdout)
+        else:
+            version = str(champion.version)
+            label = f"champion v{version} ({champion.tags.get('variant', '?')})"
+            scores = _champion_scores(name, version, data)
+            kind = "champion" if scores is not None else "unavailable"
+            if scores is None:
+                label += " cannot score this snapshot"
     if scores is None:
         metrics = dict.fromkeys(CLASSIFICATION_METRICS, math.nan)
         groups: list[GroupMetrics] = []
     else:
         metrics = classification_metrics(data.y_holdout, scores, model.decision_threshold)
-        groups = per_group_metrics(
-            data.y_holdout, scores, data.sensitive, model.decision_threshold
-        )
+        groups = per_group_metrics(data.y_holdout, scores, data.sensitive, model.decision_threshold)
     tags = _common_tags(spec, data_version, ROLE_BASELINE) | {"baseline": kind, "label": label}
     if version:
         tags["champion_version"] = version
@@ -288,14 +298,31 @@ def run_variant(
     and on the model version.
     """
     model = _model(spec)
-    spec_variant = model.variants[variant]
-    gates_spec = model.gates
     client = tracking.activate()
-    name = registry.registered_model_name(spec)
     experiment_id = registry.ensure_experiment(
         client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
     )
     data = prepare(spec, snapshot)
+    with threadpool_limits(limits=model.threads):
+        return _train_log_and_gate(
+            spec, variant, snapshot, data_version, baseline, client, experiment_id, data
+        )
+
+
+def _train_log_and_gate(
+    spec: ProductSpec,
+    variant: str,
+    snapshot: Path,
+    data_version: str,
+    baseline: BaselineResult,
+    client: MlflowClient,
+    experiment_id: str,
+    data: Prepared,
+) -> VariantResult:
+    model = _model(spec)
+    spec_variant = model.variants[variant]
+    gates_spec = model.gates
+    name = registry.registered_model_name(spec)
     pipeline = build_pipeline(spec_variant, data.numeric, data.categorical, model.seed)
     started = time.perf_counter()
     pipeline.fit(data.x_train, data.y_train)
@@ -351,6 +378,9 @@ def run_variant(
             samples=gates_spec.latency_samples,
             batch_rows=gates_spec.batch_rows,
             seed=model.seed,
+            rounds=gates_spec.latency_rounds,
+            p95_budget_ms=gates_spec.latency_p95_ms,
+            batch_budget_s=gates_spec.batch_seconds,
         )
         gates = [
             accuracy_gate(
@@ -399,9 +429,7 @@ def _record_gates(
         tags[f"gate.{gate.gate}"] = "passed" if gate.passed else "failed"
         tags[f"gate.{gate.gate}.reason"] = gate.summary
     mlflow.set_tags(tags)
-    mlflow.log_metrics(
-        latency.as_metrics() | {f"gate/{g.gate}": float(g.passed) for g in gates}
-    )
+    mlflow.log_metrics(latency.as_metrics() | {f"gate/{g.gate}": float(g.passed) for g in gates})
     mlflow.log_dict(
         {
             g.gate: {

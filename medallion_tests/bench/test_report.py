@@ -90,10 +90,17 @@ def _entry(rows: int, floor_s: float, pipeline_s: float, peak: int) -> dict:
             "files": 3,
             "bytes": 1000,
         },
-        "floor": {"seconds": floor_s, "peak_rss_bytes": GB // 10, "rows": {"a": rows}},
+        "floor": {
+            "seconds": floor_s,
+            "cpu_s": floor_s,
+            "peak_rss_bytes": GB // 10,
+            "rows": {"a": rows},
+        },
         "pipeline": {
             "seconds": pipeline_s,
             "peak_rss_bytes": peak,
+            "cpu_s": pipeline_s,
+            "load_1min": [0.5, 0.7],
             "success": True,
             "failures": [],
             "zones": zones,

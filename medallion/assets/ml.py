@@ -1,0 +1,467 @@
+"""Dagster assets of the ML zone: a feature snapshot, a baseline, one asset per model variant
+and the champion promotion.
+
+Only the snapshot reads DuckDB (and carries the DuckDB op tag); the variants read its Parquet
+file, so the multiprocess executor trains them side by side. The gates are asset checks
+emitted with each variant's materialization; the champion asset promotes the best variant
+that passed them all. scikit-learn and MLflow are imported inside the asset bodies, so
+loading the Definitions stays fast.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from medallion.assets.constants import DUCKDB_TAG
+from medallion.resources.tracking import TrackingResource
+from medallion.resources.warehouse import WarehouseResource
+from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, SpecError
+
+GROUP = "ml"
+TRACKING = "tracking"
+"""Resource key of the MLflow tracking resource."""
+
+GATE_CHECKS = {"accuracy": "accuracy_gate", "bias": "bias_gate", "latency": "latency_gate"}
+PROMOTED_CHECK = "new_champion"
+ML_KINDS = {"scikitlearn", "mlflow"}
+
+
+def ml_key(spec: ProductSpec, name: str) -> dg.AssetKey:
+    return dg.AssetKey([spec.name, "ml", name])
+
+
+def ml_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
+    """The ML zone of a product that declares model variants; none otherwise."""
+    if spec.model is None or not spec.model.variants:
+        return []
+    if spec.model.table not in spec.gold:
+        raise SpecError(
+            f"{spec.path}: model.table: {spec.model.table!r} is not a gold table of "
+            f"{spec.name} (known: {sorted(spec.gold)})"
+        )
+    return [
+        build_snapshot_asset(spec),
+        build_baseline_asset(spec),
+        *[build_variant_asset(spec, name) for name in spec.model.variants],
+        build_champion_asset(spec),
+    ]
+
+
+def _latest_metadata(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, required: bool = True
+) -> dict | None:
+    """The metadata values of an asset's latest materialization."""
+    event = context.instance.get_latest_materialization_event(key)
+    materialization = event.asset_materialization if event else None
+    if materialization is None:
+        if not required:
+            return None
+        raise dg.Failure(
+            description=f"{key.to_user_string()} has never been materialized; materialize it first"
+        )
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def _current_snapshot(context: dg.AssetExecutionContext, spec: ProductSpec) -> tuple[Path, str]:
+    """Path and data version of the latest snapshot."""
+    metadata = _latest_metadata(context, ml_key(spec, "snapshot"))
+    assert metadata is not None
+    path = Path(str(metadata["path"]))
+    if not path.is_file():
+        raise dg.Failure(description=f"snapshot {path} is gone; re-materialize the snapshot")
+    return path, str(metadata["data_version"])
+
+
+def _floats(values: dict[str, float], prefix: str = "") -> dict[str, dg.MetadataValue]:
+    return {
+        f"{prefix}{name}": dg.MetadataValue.float(round(float(value), 6))
+        for name, value in values.items()
+        if not math.isnan(value)
+    }
+
+
+def build_snapshot_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """Export the gold feature table once per content to a Parquet file named by its hash."""
+    assert spec.model is not None
+    table = spec.table("gold", spec.model.table)
+
+    @dg.asset(
+        key=ml_key(spec, "snapshot"),
+        deps=[dg.AssetKey([spec.name, "gold", spec.model.table])],
+        group_name=GROUP,
+        kinds={"duckdb", "parquet"},
+        op_tags=DUCKDB_TAG,
+        tags={"medallion/product": spec.name},
+        output_required=False,
+        description=(
+            f"The model's columns of `{table}` exported to an immutable Parquet file named by "
+            "its content hash, the data version every model run records. Variants read this "
+            "file, never the warehouse, so they train in parallel and can be re-trained "
+            "exactly. While fewer labelled days exist than the holdout needs, nothing is "
+            "exported and the rest of the ML zone is skipped."
+        ),
+    )
+    def _snapshot(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        tracking: TrackingResource,
+    ):
+        from medallion.ml.snapshot import (
+            days_needed,
+            export_snapshot,
+            labelled_days,
+            snapshot_columns,
+        )
+
+        started = time.perf_counter()
+        with warehouse.get_connection(read_only=True) as con:
+            days = labelled_days(con, spec)
+            if days < days_needed(spec):
+                context.log.warning(
+                    f"{table} has {days} labelled day(s); training needs {days_needed(spec)} "
+                    f"(holdout_days + gap_days + 1): no snapshot, the ML zone is skipped"
+                )
+                return
+            snapshot = export_snapshot(con, spec, tracking.snapshots())
+        yield dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(snapshot.path)),
+                "data_version": dg.MetadataValue.text(snapshot.data_version),
+                "dagster/row_count": dg.MetadataValue.int(snapshot.rows),
+                "labelled_days": dg.MetadataValue.int(days),
+                "columns": dg.MetadataValue.text(", ".join(snapshot_columns(spec))),
+                "reused": dg.MetadataValue.bool(not snapshot.created),
+                "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+            },
+            data_version=dg.DataVersion(snapshot.data_version),
+        )
+
+    return _snapshot
+
+
+def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """The bar each variant must clear: the current champion, or a trivial classifier."""
+    assert spec.model is not None
+    metric = spec.model.primary_metric
+
+    @dg.asset(
+        key=ml_key(spec, "baseline"),
+        deps=[ml_key(spec, "snapshot")],
+        group_name=GROUP,
+        kinds=ML_KINDS,
+        tags={"medallion/product": spec.name},
+        description=(
+            f"The current champion re-scored on this snapshot's holdout (with no champion yet, "
+            f"a DummyClassifier), logged to MLflow like a variant. A variant whose {metric} "
+            "falls below it fails its accuracy gate. Also creates the product's MLflow "
+            "experiment and registered model once, before variants log in parallel."
+        ),
+    )
+    def _baseline(
+        context: dg.AssetExecutionContext, tracking: TrackingResource
+    ) -> dg.MaterializeResult:
+        from medallion.ml.workflow import run_baseline
+
+        started = time.perf_counter()
+        path, data_version = _current_snapshot(context, spec)
+        baseline = run_baseline(spec, path, data_version, tracking)
+        metadata = {
+            "baseline": dg.MetadataValue.text(baseline.kind),
+            "label": dg.MetadataValue.text(baseline.label),
+            "data_version": dg.MetadataValue.text(data_version),
+            "mlflow_run_id": dg.MetadataValue.text(baseline.run_id),
+            **_floats(baseline.metrics),
+            "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        }
+        if baseline.version:
+            metadata["champion_version"] = dg.MetadataValue.text(baseline.version)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _baseline
+
+
+def _baseline_result(context: dg.AssetExecutionContext, spec: ProductSpec, data_version: str):
+    from medallion.ml.workflow import BaselineResult
+
+    metadata = _latest_metadata(context, ml_key(spec, "baseline"))
+    assert metadata is not None
+    if metadata["data_version"] != data_version:
+        raise dg.Failure(
+            description=(
+                f"the baseline was scored on data version {metadata['data_version']}, the "
+                f"snapshot is {data_version}; materialize {spec.name}/ml/baseline first"
+            )
+        )
+    return BaselineResult(
+        kind=str(metadata["baseline"]),
+        label=str(metadata["label"]),
+        data_version=data_version,
+        run_id=str(metadata["mlflow_run_id"]),
+        metrics={m: float(metadata.get(m, math.nan)) for m in CLASSIFICATION_METRICS},
+        version=metadata.get("champion_version"),
+    )
+
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
+    """What the Dagster UI shows for one trained variant (no row values, so no PII)."""
+    assert spec.model is not None
+    params = result.params
+    sampled = bool(params["sampled"])
+    fairness_rows = [
+        [
+            row.attribute,
+            row.group,
+            row.rows,
+            row.positives,
+            row.selection_rate,
+            row.true_positive_rate,
+            row.false_positive_rate,
+            "yes" if row.selection_compared else "no",
+        ]
+        for report in result.fairness
+        for row in report.by_group.itertuples(index=False)
+    ]
+    return {
+        "model_version": dg.MetadataValue.text(result.model_version),
+        "model_uri": dg.MetadataValue.text(result.model_uri),
+        "estimator": dg.MetadataValue.text(result.estimator),
+        "mlflow_run_id": dg.MetadataValue.text(result.run_id),
+        "mlflow_experiment_id": dg.MetadataValue.text(result.experiment_id),
+        "data_version": dg.MetadataValue.text(result.data_version),
+        "primary_metric": dg.MetadataValue.text(result.primary_metric),
+        **_floats(result.metrics),
+        "gates_passed": dg.MetadataValue.bool(result.passed),
+        "failed_gates": dg.MetadataValue.text("\n".join(result.failures)),
+        "gates": dg.MetadataValue.md(
+            _markdown(
+                ["gate", "passed", "reason"],
+                [[g.gate, "yes" if g.passed else "NO", g.summary] for g in result.gates],
+            )
+        ),
+        "fairness": dg.MetadataValue.md(
+            _markdown(
+                ["attribute", "group", "rows", "positives", "selection", "TPR", "FPR", "compared"],
+                fairness_rows,
+            )
+        ),
+        "latency_p50_ms": dg.MetadataValue.float(round(result.latency.p50_ms, 3)),
+        "latency_p95_ms": dg.MetadataValue.float(round(result.latency.p95_ms, 3)),
+        "latency_p99_ms": dg.MetadataValue.float(round(result.latency.p99_ms, 3)),
+        "batch_rows": dg.MetadataValue.int(result.latency.batch_rows),
+        "batch_seconds": dg.MetadataValue.float(round(result.latency.batch_seconds, 4)),
+        "train_seconds": dg.MetadataValue.float(round(result.train_seconds, 3)),
+        "train_rows": dg.MetadataValue.int(int(params["train_rows"])),
+        "holdout_rows": dg.MetadataValue.int(int(params["holdout_rows"])),
+        "holdout": dg.MetadataValue.text(f"{params['holdout_start']} .. {params['holdout_end']}"),
+        "seed": dg.MetadataValue.int(spec.model.seed),
+        "sampling": dg.MetadataValue.text(
+            f"seeded sample of {params['train_rows']:,} of {params['train_rows_available']:,} "
+            f"training rows and {params['holdout_rows']:,} of "
+            f"{params['holdout_rows_available']:,} holdout rows (max_train_rows / "
+            "max_holdout_rows in the spec)"
+            if sampled
+            else "all labelled rows (no sampling)"
+        ),
+    }
+
+
+def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
+    """One model variant: trained, logged and registered in MLflow, gated by asset checks."""
+    assert spec.model is not None
+    declared = spec.model.variants[variant]
+    gates = spec.model.gates
+    key = ml_key(spec, variant)
+    check_specs = [
+        dg.AssetCheckSpec(
+            GATE_CHECKS["accuracy"],
+            asset=key,
+            description=(
+                f"{spec.model.primary_metric} on the holdout at least the baseline's "
+                f"(current champion, or DummyClassifier) minus {gates.accuracy_tolerance:g}."
+            ),
+        ),
+        dg.AssetCheckSpec(
+            GATE_CHECKS["bias"],
+            asset=key,
+            description=(
+                "Demographic parity and equalized odds differences at most "
+                f"{gates.bias_max_difference:g} for {', '.join(spec.model.sensitive) or 'no'} "
+                "sensitive attributes (Fairlearn)."
+            ),
+        ),
+        dg.AssetCheckSpec(
+            GATE_CHECKS["latency"],
+            asset=key,
+            description=(
+                f"Model loaded back from MLflow: p95 single-row scoring at most "
+                f"{gates.latency_p95_ms:g} ms, {gates.batch_rows:,} rows at most "
+                f"{gates.batch_seconds:g} s."
+            ),
+        ),
+    ]
+
+    @dg.asset(
+        key=key,
+        deps=[ml_key(spec, "baseline")],
+        group_name=GROUP,
+        kinds=ML_KINDS,
+        check_specs=check_specs,
+        tags={"medallion/product": spec.name, "medallion/estimator": declared.estimator},
+        description=(
+            f"{declared.description or variant}\n\n"
+            f"`{declared.estimator}` with {declared.params or 'default parameters'}, trained on "
+            f"the snapshot with the last {spec.model.holdout_days} labelled days held out "
+            f"(seed {spec.model.seed}); one MLflow run and one new version of the registered "
+            f"model `{spec.name}`, gated on accuracy, bias and latency."
+        ),
+    )
+    def _variant(
+        context: dg.AssetExecutionContext, tracking: TrackingResource
+    ) -> dg.MaterializeResult:
+        from medallion.ml.workflow import run_variant
+
+        started = time.perf_counter()
+        path, data_version = _current_snapshot(context, spec)
+        baseline = _baseline_result(context, spec, data_version)
+        try:
+            result = run_variant(spec, variant, path, data_version, baseline, tracking)
+        except ValueError as error:
+            raise dg.Failure(
+                description=f"{spec.path}: model.variants.{variant}: {error}"
+            ) from error
+        context.log.info(
+            f"{variant}: {result.primary_metric} {result.metrics[result.primary_metric]:.4f}, "
+            f"model version {result.model_version}, gates "
+            + ("passed" if result.passed else "failed: " + "; ".join(result.failures))
+        )
+        checks = [
+            dg.AssetCheckResult(
+                check_name=GATE_CHECKS[gate.gate],
+                passed=gate.passed,
+                description=gate.summary,
+                metadata={
+                    "reason": dg.MetadataValue.text(gate.summary),
+                    "model_version": dg.MetadataValue.text(result.model_version),
+                    **_floats(gate.observed),
+                    **_floats(gate.thresholds, prefix="threshold "),
+                },
+            )
+            for gate in result.gates
+        ]
+        metadata = _variant_metadata(result, spec)
+        metadata["duration_s"] = dg.MetadataValue.float(round(time.perf_counter() - started, 3))
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+    return _variant
+
+
+def build_champion_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """Promotion: the best variant passing every gate becomes the `champion` alias."""
+    assert spec.model is not None
+    model = spec.model
+    key = ml_key(spec, "champion")
+
+    @dg.asset(
+        key=key,
+        deps=[ml_key(spec, name) for name in model.variants],
+        group_name=GROUP,
+        kinds={"mlflow"},
+        tags={"medallion/product": spec.name},
+        check_specs=[
+            dg.AssetCheckSpec(
+                PROMOTED_CHECK,
+                asset=key,
+                description="A variant trained on the current snapshot passed every gate.",
+            )
+        ],
+        description=(
+            f"Promotion in the MLflow registry: among the variants trained on the current "
+            f"snapshot that passed all gates, the best by {model.primary_metric} gets alias "
+            "`champion`, the champion it replaces `previous`, the others "
+            "`challenger-<variant>`. With none passing the champion is unchanged, and the "
+            "reason is in this asset's metadata."
+        ),
+    )
+    def _champion(
+        context: dg.AssetExecutionContext, tracking: TrackingResource
+    ) -> dg.MaterializeResult:
+        from medallion.ml.gates import Candidate
+        from medallion.ml.workflow import promote
+
+        _, data_version = _current_snapshot(context, spec)
+        candidates, stale = [], []
+        for name in model.variants:
+            metadata = _latest_metadata(context, ml_key(spec, name), required=False)
+            if metadata is None or metadata.get("data_version") != data_version:
+                stale.append(name)
+                continue
+            failures = str(metadata.get("failed_gates") or "")
+            candidates.append(
+                Candidate(
+                    variant=name,
+                    version=str(metadata["model_version"]),
+                    score=float(metadata.get(model.primary_metric, math.nan)),
+                    failures=tuple(line for line in failures.split("\n") if line),
+                )
+            )
+        result = promote(spec, candidates, tracking)
+        decision = result.decision
+        context.log.info(decision.reason)
+        rows = [
+            [
+                c.variant,
+                c.version,
+                c.score,
+                "yes" if c.passed else "no",
+                "champion"
+                if decision.champion is not None and c is decision.champion
+                else "challenger",
+                "; ".join(c.failures),
+            ]
+            for c in sorted(candidates, key=lambda c: c.variant)
+        ]
+        metadata = {
+            "decision": dg.MetadataValue.text(decision.reason),
+            "promoted": dg.MetadataValue.bool(result.changed),
+            "champion_version": dg.MetadataValue.text(result.champion_version or "none"),
+            "previous_version": dg.MetadataValue.text(result.previous_version or "unchanged"),
+            "data_version": dg.MetadataValue.text(data_version),
+            "candidates": dg.MetadataValue.md(
+                _markdown(
+                    ["variant", "version", model.primary_metric, "passed", "alias", "failures"],
+                    rows,
+                )
+            ),
+            "aliases": dg.MetadataValue.json(result.aliases),
+        }
+        if stale:
+            metadata["not_considered"] = dg.MetadataValue.text(
+                f"not trained on data version {data_version}: {', '.join(stale)}"
+            )
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=PROMOTED_CHECK,
+                    passed=decision.champion is not None,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=decision.reason,
+                    metadata={"decision": dg.MetadataValue.text(decision.reason)},
+                )
+            ],
+        )
+
+    return _champion

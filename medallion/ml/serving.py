@@ -1,0 +1,98 @@
+"""Serving the champion over HTTP, and timing it the way the latency gate times it in process.
+
+`medallion serve` runs MLflow's scoring server (`mlflow models serve --env-manager local`) on
+the registered model's `champion` alias, bound to loopback by default. A small keep-alive
+HTTP client turns the server into a `predict` callable, so the same latency measurement
+runs over HTTP as in process.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from medallion.resources.tracking import MLFLOW_ENV, TrackingResource
+
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def model_uri(registered_model: str, alias: str = "champion") -> str:
+    return f"models:/{registered_model}@{alias}"
+
+
+def serve_command(uri: str, host: str, port: int, workers: int = 1) -> list[str]:
+    """MLflow's scoring server for a model URI, in this environment (no new virtualenv)."""
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        uri,
+        "--env-manager",
+        "local",
+        "-h",
+        host,
+        "-p",
+        str(port),
+        "-w",
+        str(workers),
+    ]
+
+
+def serving_env(base: dict[str, str], tracking: TrackingResource, threads: int) -> dict[str, str]:
+    """The server's environment: our tracking store, no telemetry, `threads` BLAS/OpenMP
+    threads (as in the latency gate)."""
+    env = dict(base) | MLFLOW_ENV | {"MLFLOW_TRACKING_URI": tracking.tracking_uri}
+    env |= dict.fromkeys(THREAD_ENV, str(threads))
+    return env
+
+
+def wait_until_ready(url: str, timeout_s: float = 60.0) -> float:
+    """Poll the server's /ping until it answers 200; returns the seconds waited.
+
+    Raises:
+        TimeoutError: when it does not answer in time.
+    """
+    started = time.monotonic()
+    parts = urllib.parse.urlsplit(url)
+    while True:
+        try:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"no answer from {url}/ping within {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
+def http_predict(url: str, timeout_s: float = 30.0) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A `predict(frame)` that posts to the scoring server's /invocations over one kept-alive
+    connection, as a client scoring row by row would."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    headers = {"Content-Type": "application/json"}
+
+    def predict(frame: pd.DataFrame) -> np.ndarray:
+        body = '{"dataframe_split": ' + frame.to_json(orient="split", index=False) + "}"
+        connection.request("POST", "/invocations", body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"scoring server answered {response.status}: {payload[:500]!r}")
+        return np.asarray(json.loads(payload)["predictions"])
+
+    return predict

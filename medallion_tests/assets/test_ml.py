@@ -1,0 +1,276 @@
+"""The ML zone on the small demo: snapshot, baseline, three variants, gates and promotion,
+materialized with Dagster into a tmp_path MLflow store, then read back from MLflow."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import mlflow.sklearn
+import numpy as np
+import pytest
+
+from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.ml import GATE_CHECKS, PROMOTED_CHECK, TRACKING, ml_assets
+from medallion.build import build_resources
+from medallion.demo import materialize_all
+from medallion.ml import workflow
+from medallion.ml.gates import Candidate
+from medallion.ml.snapshot import snapshot_columns, snapshot_path
+from medallion.products.churn.generator import generate
+from medallion.resources.tracking import TrackingResource
+from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, load_spec
+
+VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
+LENIENT = {"bias_max_difference": 1.0, "latency_p95_ms": 1000.0, "batch_seconds": 60.0}
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
+
+
+def ml_spec(spec: ProductSpec, **gates) -> ProductSpec:
+    """The churn spec with small variants, a one-week holdout and fast latency timing."""
+    model = spec.model
+    variants = {
+        "logistic_regression": {"estimator": "logistic_regression", "params": {"max_iter": 200}},
+        "random_forest": {
+            "estimator": "random_forest",
+            "params": {"n_estimators": 8, "max_depth": 6},
+        },
+        "hist_gradient_boosting": {
+            "estimator": "hist_gradient_boosting",
+            "params": {"max_iter": 15},
+        },
+    }
+    updated = model.model_validate(
+        model.model_dump()
+        | {
+            "holdout_days": 7,
+            "variants": variants,
+            "gates": model.gates.model_dump()
+            | {"latency_samples": 20, "latency_rounds": 1, "batch_rows": 2_000}
+            | gates,
+        }
+    )
+    return spec.model_copy(update={"model": updated})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Gold built from 80 days of 300 customers (21 labelled days), one Dagster instance."""
+    home = tmp_path_factory.mktemp("ml")
+    generate(home / "landing", seed=11, customers=300, days=80)
+    settings = Settings(
+        home=home,
+        data=home / "data",
+        warehouse=home / "data" / "warehouse.duckdb",
+        landing=home / "landing",
+        products=(PACKAGE_PRODUCTS,),
+    )
+    spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+    with dg.instance_for_test() as instance:
+        assert materialize_all([spec], settings, instance).success
+        yield settings, instance, spec
+
+
+def _materialize(world, spec: ProductSpec) -> dg.ExecuteInProcessResult:
+    settings, instance, _ = world
+    resources = build_resources(settings)
+    return dg.materialize(
+        ml_assets(spec),
+        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    return {
+        (e.asset_key.path[-1], e.check_name): e.passed
+        for e in (
+            event.asset_check_evaluation_data
+            for event in result.all_events
+            if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        )
+    }
+
+
+def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
+    materialization = result.asset_materializations_for_node(f"churn__ml__{name}")[0]
+    return {k: v.value for k, v in materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def first(world):
+    """Lenient gates: every variant passes, the best becomes champion."""
+    result = _materialize(world, ml_spec(world[2], **LENIENT))
+    assert result.success
+    tracking: TrackingResource = build_resources(world[0])[TRACKING]
+    return result, tracking, tracking.activate()
+
+
+@pytest.fixture(scope="module")
+def second(world, first):
+    """An impossible latency budget: nothing passes, the champion stays."""
+    result = _materialize(world, ml_spec(world[2], **LENIENT | {"latency_p95_ms": 1e-6}))
+    assert result.success
+    return result
+
+
+def test_only_the_snapshot_touches_duckdb(world):
+    assets = {a.key.path[-1]: a for a in ml_assets(ml_spec(world[2]))}
+    assert set(assets) == {"snapshot", "baseline", "champion", *VARIANTS}
+    assert assets["snapshot"].op.tags.items() >= DUCKDB_TAG.items()
+    for name in ("baseline", "champion", *VARIANTS):
+        assert "medallion/db" not in assets[name].op.tags, name
+    for name in VARIANTS:
+        assert assets[name].group_names_by_key[assets[name].key] == "ml"
+        assert {"scikitlearn", "mlflow"} <= set(assets[name].specs_by_key[assets[name].key].kinds)
+
+
+def test_variants_register_versions_with_reproducibility_tags(world, first):
+    result, _, client = first
+    spec = world[2]
+    snapshot = _metadata(result, "snapshot")
+    versions = client.search_model_versions("name='churn'")
+    assert sorted(v.tags["variant"] for v in versions) == sorted(VARIANTS)
+    for version in versions:
+        run = client.get_run(version.run_id)
+        tags, params = run.data.tags, run.data.params
+        assert tags["data_version"] == snapshot["data_version"]
+        assert tags["seed"] == "42" and params["seed"] == "42"
+        assert re.fullmatch(r"git:[0-9a-f]{12}|medallion==.+", tags["code_version"])
+        assert re.fullmatch(r"[0-9a-f]{16}", tags["spec_hash"])
+        assert set(CLASSIFICATION_METRICS) <= set(run.data.metrics)
+        assert tags["gates"] == "passed" and tags["gate.bias"] == "passed"
+        assert {i.dataset.digest for i in run.inputs.dataset_inputs} == {snapshot["data_version"]}
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "fairness")}
+        assert artifacts == {"fairness/by_group.csv", "fairness/by_group.png"}
+        model = mlflow.models.get_model_info(f"models:/churn/{version.version}")
+        assert model.signature is not None
+        assert model.signature.inputs.input_names() == spec.model.features
+    metric_names = [
+        set(client.get_run(v.run_id).data.metrics) - {"train_seconds"} for v in versions
+    ]
+    assert metric_names[0] == metric_names[1] == metric_names[2]
+    assert any(name.startswith("group/gender/") for name in metric_names[0])
+
+
+def test_gates_are_asset_checks_and_the_best_variant_is_champion(first):
+    result, _, client = first
+    checks = _checks(result)
+    for name in VARIANTS:
+        for check in GATE_CHECKS.values():
+            assert checks[(name, check)] is True, (name, check)
+    assert checks[("champion", PROMOTED_CHECK)] is True
+    assert _metadata(result, "baseline")["baseline"] == "dummy"
+    scores = {name: _metadata(result, name)["roc_auc"] for name in VARIANTS}
+    best = max(scores, key=scores.get)
+    champion = client.get_model_version_by_alias("churn", "champion")
+    assert champion.tags["variant"] == best
+    assert _metadata(result, "champion")["champion_version"] == str(champion.version)
+    for name in set(VARIANTS) - {best}:
+        assert (
+            client.get_model_version_by_alias("churn", f"challenger-{name}").tags["variant"] == name
+        )
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_model_version_by_alias("churn", "previous")
+
+
+def test_no_variant_passing_keeps_the_champion_and_says_why(first, second):
+    _, _, client = first
+    champion_before = _metadata(first[0], "champion")["champion_version"]
+    assert _metadata(second, "snapshot")["reused"] is True
+    baseline = _metadata(second, "baseline")
+    assert baseline["baseline"] == "champion"
+    assert baseline["champion_version"] == champion_before
+    checks = _checks(second)
+    champion_variant = client.get_model_version("churn", champion_before).tags["variant"]
+    for name in VARIANTS:
+        assert checks[(name, GATE_CHECKS["latency"])] is False
+        # same snapshot and seed: the champion's variant scores exactly the champion's metric
+        beats = _metadata(second, name)["roc_auc"] >= baseline["roc_auc"]
+        assert checks[(name, GATE_CHECKS["accuracy"])] is beats
+        assert beats is (name == champion_variant)
+    assert checks[("champion", PROMOTED_CHECK)] is False
+    decision = _metadata(second, "champion")
+    assert decision["promoted"] is False
+    assert decision["decision"].startswith("no variant passed all gates")
+    assert "latency: p95" in decision["decision"]
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == champion_before
+    for name in VARIANTS:
+        challenger = client.get_model_version_by_alias("churn", f"challenger-{name}")
+        assert str(challenger.version) == _metadata(second, name)["model_version"]
+        assert challenger.tags["gate.latency"] == "failed"
+
+
+def test_promotion_moves_the_old_champion_to_previous(world, first, second):
+    _, tracking, client = first
+    old = str(client.get_model_version_by_alias("churn", "champion").version)
+    spec = ml_spec(world[2])
+    candidates = [
+        Candidate(
+            name, _metadata(second, name)["model_version"], _metadata(second, name)["roc_auc"]
+        )
+        for name in VARIANTS
+    ]
+    promotion = workflow.promote(spec, candidates, tracking)
+    assert promotion.changed and promotion.previous_version == old
+    assert str(client.get_model_version_by_alias("churn", "previous").version) == old
+    champion = client.get_model_version_by_alias("churn", "champion")
+    assert str(champion.version) == promotion.champion_version
+    champion_variant = promotion.decision.champion.variant
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_model_version_by_alias("churn", f"challenger-{champion_variant}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_retraining_from_the_recorded_data_version_and_seed_is_identical(world, first, variant):
+    result, tracking, client = first
+    version = _metadata(result, variant)["model_version"]
+    run = client.get_run(client.get_model_version("churn", version).run_id)
+    spec = ml_spec(world[2])
+    spec = spec.model_copy(
+        update={"model": spec.model.model_copy(update={"seed": int(run.data.tags["seed"])})}
+    )
+    snapshot = snapshot_path(tracking.snapshots(), spec, run.data.tags["data_version"])
+    retrained, data = workflow.retrain(spec, variant, snapshot)
+    logged = mlflow.sklearn.load_model(f"models:/churn/{version}")
+    assert np.array_equal(
+        retrained.predict_proba(data.x_holdout), logged.predict_proba(data.x_holdout)
+    )
+
+
+def test_no_raw_pii_in_snapshot_runs_or_metadata(world, first, second):
+    _, tracking, client = first
+    spec = world[2]
+    pii = {c for source in spec.sources.values() for c in source.pii_columns}
+    assert not pii & set(snapshot_columns(spec))
+    texts = []
+    for run in client.search_runs([client.get_experiment_by_name("churn").experiment_id]):
+        texts += [*run.data.params.values(), *run.data.tags.values()]
+        texts += list(run.data.params) + list(run.data.tags) + list(run.data.metrics)
+    for result in (first[0], second):
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            texts += [json.dumps(v.value, default=str) for v in materialization.metadata.values()]
+    artifacts = tracking.artifact_root
+    for path in Path(artifacts).rglob("*"):
+        if path.suffix in {".json", ".csv", ".txt", ".yaml"} or path.name == "MLmodel":
+            texts.append(path.read_text(encoding="utf-8", errors="ignore"))
+    assert texts
+    for text in texts:
+        assert not EMAIL.search(text), text[:200]
+        assert not any(column in text for column in ("full_name", "date_of_birth")), text[:200]
+
+
+def test_too_few_labelled_days_skip_the_ml_zone(world):
+    spec = ml_spec(world[2])
+    spec = spec.model_copy(update={"model": spec.model.model_copy(update={"holdout_days": 40})})
+    result = _materialize(world, spec)
+    assert result.success
+    assert not result.get_asset_materialization_events()
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert "churn__ml__baseline" in skipped and "churn__ml__champion" in skipped

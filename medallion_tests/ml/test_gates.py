@@ -1,0 +1,103 @@
+"""Gate decisions and promotion, pure."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from medallion.ml.fairness import attribute_fairness
+from medallion.ml.gates import (
+    Candidate,
+    accuracy_gate,
+    bias_gate,
+    choose_champion,
+    latency_gate,
+)
+from medallion.ml.latency import LatencyReport
+from medallion.spec import GatesSpec
+
+
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "tolerance", "passed"),
+    [(0.80, 0.80, 0.0, True), (0.79, 0.80, 0.0, False), (0.79, 0.80, 0.02, True)],
+)
+def test_accuracy_gate_higher_is_better(candidate, baseline, tolerance, passed):
+    gate = accuracy_gate("roc_auc", candidate, baseline, "champion v1", tolerance)
+    assert gate.passed is passed
+    assert "champion v1" in gate.summary
+    assert gate.observed == {"roc_auc": candidate, "baseline_roc_auc": baseline}
+
+
+def test_accuracy_gate_lower_is_better_for_log_loss():
+    assert accuracy_gate("log_loss", 0.20, 0.25, "dummy", 0.0).passed
+    assert not accuracy_gate("log_loss", 0.30, 0.25, "dummy", 0.0).passed
+    assert accuracy_gate("log_loss", 0.26, 0.25, "dummy", 0.02).passed
+
+
+def test_accuracy_gate_fails_when_not_comparable():
+    gate = accuracy_gate("roc_auc", 0.9, math.nan, "champion v3 cannot score", 0.0)
+    assert not gate.passed and "not comparable" in gate.summary
+
+
+def _fairness(pred: np.ndarray):
+    y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    group = np.array(["a"] * 4 + ["b"] * 4, dtype=object)
+    return attribute_fairness(y, pred, group, "segment", min_group_size=1)
+
+
+def test_bias_gate_bounds_both_differences():
+    fair = _fairness(np.array([1, 0, 0, 0, 1, 0, 0, 0]))
+    unfair = _fairness(np.array([1, 1, 1, 0, 0, 0, 0, 0]))
+    assert bias_gate([fair], 0.1).passed
+    gate = bias_gate([unfair], 0.1)
+    assert not gate.passed
+    assert "segment demographic parity difference 0.750 > 0.1" in gate.summary
+    assert "segment equalized odds difference 1.000 > 0.1" in gate.summary
+    assert gate.observed["segment.demographic_parity_ratio"] == 0.0
+    no_attributes = bias_gate([], 0.1)
+    assert no_attributes.passed and "no sensitive attributes" in no_attributes.summary
+
+
+def test_latency_gate_checks_p95_and_batch_against_the_spec():
+    gates = GatesSpec()
+    fast = LatencyReport(2.0, 5.0, 9.0, 300, 100_000, 0.4)
+    slow = LatencyReport(8.0, 12.5, 20.0, 300, 100_000, 1.5)
+    assert latency_gate(fast, gates).passed
+    gate = latency_gate(slow, gates)
+    assert not gate.passed
+    assert gate.summary == "p95 12.50 ms > 10 ms; 100,000 rows in 1.500 s > 1 s"
+    assert gate.thresholds == {"p95_ms": 10.0, "batch_seconds": 1.0}
+
+
+def test_champion_is_the_best_passing_variant():
+    candidates = [
+        Candidate("hgb", "3", 0.85, ("bias: too unfair",)),
+        Candidate("rf", "2", 0.80),
+        Candidate("lr", "1", 0.74),
+    ]
+    decision = choose_champion(candidates, "roc_auc")
+    assert decision.champion is candidates[1]
+    assert "rf (v2) has the best roc_auc (0.8000) of 2 variant(s)" in decision.reason
+    assert [c.variant for c in decision.challengers] == ["hgb", "lr"]
+
+
+def test_ties_go_to_the_first_variant_name_and_lower_log_loss_wins():
+    tied = [Candidate("zeta", "2", 0.8), Candidate("alpha", "1", 0.8)]
+    assert choose_champion(tied, "roc_auc").champion.variant == "alpha"
+    losses = [Candidate("a", "1", 0.30), Candidate("b", "2", 0.20)]
+    assert choose_champion(losses, "log_loss").champion.variant == "b"
+
+
+def test_no_passing_variant_keeps_the_champion_and_says_why():
+    candidates = [
+        Candidate("lr", "4", 0.7, ("latency: p95 12 ms > 10 ms",)),
+        Candidate("rf", "5", math.nan),
+    ]
+    decision = choose_champion(candidates, "roc_auc")
+    assert decision.champion is None
+    assert decision.reason.startswith("no variant passed all gates; the champion is unchanged.")
+    assert "lr (v4): latency: p95 12 ms > 10 ms" in decision.reason
+    assert "rf (v5): roc_auc undefined" in decision.reason
+    assert choose_champion([], "roc_auc").champion is None

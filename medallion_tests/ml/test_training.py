@@ -1,0 +1,123 @@
+"""Time-based split, estimator factory and the Pipeline, on a tiny frame."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from medallion.ml.training import (
+    build_pipeline,
+    feature_kinds,
+    make_estimator,
+    predict_scores,
+    time_split,
+    to_features,
+    to_target,
+)
+from medallion.spec import VariantSpec
+
+
+def test_split_holds_out_the_last_labelled_days_and_drops_unlabelled(frame, model_spec):
+    split = time_split(frame, model_spec)
+    assert split.holdout_end == date(2026, 1, 8)
+    assert split.holdout_start == date(2026, 1, 6)
+    assert split.train_end == date(2026, 1, 5)
+    assert split.holdout["day"].unique().sort().to_list() == [
+        date(2026, 1, 6),
+        date(2026, 1, 7),
+        date(2026, 1, 8),
+    ]
+    assert split.train["day"].max() == date(2026, 1, 5)
+    assert split.train.height == 5 * 40 and split.holdout.height == 3 * 40
+    assert split.unlabelled_rows == 2 * 40
+    assert split.train["label"].null_count() == 0 and split.holdout["label"].null_count() == 0
+    assert not split.sampled
+
+
+def test_gap_days_leave_days_out_between_train_and_holdout(frame, model_spec):
+    split = time_split(frame, model_spec.model_copy(update={"gap_days": 2}))
+    assert split.train_end == date(2026, 1, 3)
+    assert split.holdout_start == date(2026, 1, 6)
+
+
+def test_split_is_lazy_friendly_and_sampling_is_seeded_bounded_and_ordered(frame, model_spec):
+    capped = model_spec.model_copy(update={"max_train_rows": 100, "max_holdout_rows": 100})
+    first = time_split(frame.lazy(), capped)
+    again = time_split(frame, capped)
+    assert first.train.height == 100 and first.holdout.height == 100
+    assert first.train_rows_available == 200 and first.sampled
+    assert first.train.equals(again.train) and first.holdout.equals(again.holdout)
+    order = first.train.select("day", "id").rows()
+    assert order == sorted(order)
+    other_seed = time_split(frame, capped.model_copy(update={"seed": 7}))
+    assert not other_seed.train.equals(first.train)
+
+
+def test_split_errors_name_the_problem(frame, model_spec):
+    with pytest.raises(ValueError, match="no labelled rows"):
+        time_split(frame.with_columns(pl.lit(None).alias("label")), model_spec)
+    with pytest.raises(ValueError, match="holdout_days=9"):
+        time_split(frame, model_spec.model_copy(update={"holdout_days": 9}))
+
+
+def test_features_keep_spec_order_and_types(frame, model_spec):
+    numeric, categorical = feature_kinds(frame, model_spec)
+    assert (numeric, categorical) == (["amount", "visits"], ["plan"])
+    features = to_features(frame, model_spec.features, categorical)
+    assert list(features.columns) == ["amount", "visits", "plan"]
+    assert features["amount"].dtype == np.float64 and features["amount"].isna().any()
+    assert set(features["plan"]) == {"basic", "plus", "pro"}
+    with pytest.raises(ValueError, match="feature 'day' has type Date"):
+        feature_kinds(frame, model_spec.model_copy(update={"features": ["day"]}))
+
+
+def test_target_must_be_binary(frame, model_spec):
+    labelled = frame.filter(pl.col("label").is_not_null())
+    assert set(to_target(labelled, model_spec).tolist()) == {0, 1}
+    with pytest.raises(ValueError, match="must be 0/1"):
+        to_target(labelled.with_columns(pl.col("label") * 2), model_spec)
+
+
+def test_estimator_is_seeded_and_unknown_params_are_refused():
+    forest = make_estimator(VariantSpec(estimator="random_forest"), seed=42)
+    assert forest.random_state == 42
+    fixed = make_estimator(
+        VariantSpec(estimator="random_forest", params={"random_state": 1}), seed=42
+    )
+    assert fixed.random_state == 1
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['n_trees'\] for random_forest"):
+        make_estimator(VariantSpec(estimator="random_forest", params={"n_trees": 3}), seed=1)
+
+
+@pytest.mark.parametrize("variant", ["lr", "rf", "hgb"])
+def test_pipeline_takes_raw_columns_with_missing_and_unknown_values(frame, model_spec, variant):
+    split = time_split(frame, model_spec)
+    numeric, categorical = feature_kinds(frame, model_spec)
+    x_train = to_features(split.train, model_spec.features, categorical)
+    pipeline = build_pipeline(model_spec.variants[variant], numeric, categorical, seed=42)
+    pipeline.fit(x_train, to_target(split.train, model_spec))
+    x_new = to_features(split.holdout, model_spec.features, categorical)
+    x_new.loc[0, "plan"] = "never-seen"
+    x_new.loc[1, "amount"] = np.nan
+    scores = predict_scores(pipeline, x_new)
+    assert scores.shape == (len(x_new),) and np.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize("variant", ["lr", "rf", "hgb"])
+def test_same_data_and_seed_give_identical_predictions(frame, model_spec, variant):
+    def fit_and_score():
+        split = time_split(frame, model_spec)
+        numeric, categorical = feature_kinds(frame, model_spec)
+        pipeline = build_pipeline(model_spec.variants[variant], numeric, categorical, seed=42)
+        pipeline.fit(
+            to_features(split.train, model_spec.features, categorical),
+            to_target(split.train, model_spec),
+        )
+        return predict_scores(
+            pipeline, to_features(split.holdout, model_spec.features, categorical)
+        )
+
+    assert np.array_equal(fit_and_score(), fit_and_score())
