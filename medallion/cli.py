@@ -246,6 +246,17 @@ def _cmd_retired(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_privacy_scan(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.privacy.scan import scan_installation
+
+    roots = [Path(os.environ["DAGSTER_HOME"])] if os.environ.get("DAGSTER_HOME") else []
+    hits = scan_installation(settings.warehouse, settings.data, args.pattern, roots)
+    for hit in hits:
+        print(f"FOUND {hit}")
+    print(f"{len(hits)} place(s) hold values matching {args.pattern!r}")
+    return 1 if hits else 0
+
+
 def _rows(text: str) -> int:
     """Sizes like 50000, 1M or 2.5k."""
     factor = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
@@ -289,6 +300,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     serve.add_argument("--port", type=int, default=5001)
     serve.set_defaults(run=_cmd_serve)
+
+    scan = commands.add_parser(
+        "privacy-scan", help="look for PII (by default the generator's canaries) after bronze"
+    )
+    scan.add_argument("--pattern", default=r"(?i)canary[- ]pii", help="regular expression")
+    scan.set_defaults(run=_cmd_privacy_scan)
 
     retired = commands.add_parser("retired", help="list (or drop) tables of retired gold versions")
     retired.add_argument("--product", action="append", help="only this product (repeatable)")
