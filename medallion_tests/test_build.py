@@ -63,6 +63,7 @@ def test_definitions_hold_every_zone_asset(churn_settings):
     sources = ["customers", "subscriptions", "usage_events", "payments", "support_tickets"]
     assert keys == {f"churn/{zone}/{s}" for zone in ("bronze", "silver") for s in sources} | {
         "churn/gold/customer_features",
+        "churn/gold/customer_features_v2",
         "churn/gold/daily_revenue",
     }
 
