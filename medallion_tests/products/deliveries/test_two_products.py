@@ -1,0 +1,156 @@
+"""Two products declared in YAML, one Definitions, one run, one DuckDB file: keys prefixed by
+product, tables apart by schema, every check green on clean data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from medallion.build import build_definitions
+from medallion.demo import materialize_all, zone_counts
+from medallion.products.churn.generator import generate as generate_churn
+from medallion.products.deliveries.generator import generate as generate_deliveries
+from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion.spec import SpecError, load_spec, load_specs
+
+PRODUCTS = ("churn", "deliveries")
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return load_specs([PACKAGE_PRODUCTS / name / "product.yaml" for name in PRODUCTS])
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> tuple[Path, dict[str, dict[str, int]]]:
+    """Both products' sample data in one landing folder, and the rows written per source."""
+    root = tmp_path_factory.mktemp("landing")
+    return root, {
+        "churn": generate_churn(root, seed=3, customers=120, days=35),
+        "deliveries": generate_deliveries(root, seed=3, shipments=1000, days=28),
+    }
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory, landing) -> Settings:
+    home = tmp_path_factory.mktemp("home")
+    return Settings(
+        home=home,
+        data=home / "data",
+        warehouse=home / "data" / "warehouse.duckdb",
+        landing=landing[0],
+        products=(PACKAGE_PRODUCTS,),
+    )
+
+
+@pytest.fixture(scope="module")
+def run(specs, settings):
+    with dg.instance_for_test() as instance:
+        yield materialize_all(specs, settings, instance)
+
+
+def test_one_definitions_with_keys_prefixed_by_product(specs, settings):
+    graph = build_definitions(specs, settings).resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert {key.path[0] for key in keys} == set(PRODUCTS)
+    deliveries = {key.to_user_string() for key in keys if key.path[0] == "deliveries"}
+    sources = ("hubs", "shipments", "tracking_events", "weather")
+    assert {k for k in deliveries if "/ml/" not in k} == {
+        *(f"deliveries/{zone}/{source}" for zone in ("bronze", "silver") for source in sources),
+        "deliveries/gold/delivery_features",
+        "deliveries/gold/hub_daily",
+    }
+    assert {
+        k.to_user_string()
+        for k in graph.get(dg.AssetKey(["deliveries", "gold", "hub_daily"])).parent_keys
+    } == {
+        "deliveries/silver/shipments",
+        "deliveries/silver/tracking_events",
+    }
+
+
+def test_both_products_materialize_in_one_run_with_every_check_passing(run, specs, landing):
+    assert run.success
+    evaluations = run.get_asset_check_evaluations()
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
+    assert failed == []
+    checked = {e.asset_key.path[0] for e in evaluations}
+    assert checked == set(PRODUCTS)
+    materialized = {e.asset_key.to_user_string() for e in run.get_asset_materialization_events()}
+    assert "churn/gold/customer_features" in materialized
+    assert {"deliveries/gold/delivery_features", "deliveries/gold/hub_daily"} <= materialized
+
+
+def test_tables_coexist_in_one_duckdb_file_by_product_schema(run, specs, settings, landing):
+    _, written = landing
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        schemas = {
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT table_schema FROM information_schema.tables"
+            ).fetchall()
+        }
+        counts = {(c.product, c.zone, c.table): c.rows for c in zone_counts(con, specs)}
+        features = con.execute(
+            """SELECT count(*), count(DISTINCT shipment_id), count(delay_hours),
+                      max(created_date) FILTER (WHERE delay_hours IS NOT NULL),
+                      (SELECT max(CAST(event_at AS DATE))
+                       FROM deliveries_silver.tracking_events)
+               FROM deliveries_gold.delivery_features"""
+        ).fetchone()
+        columns = {
+            r[0] for r in con.execute("DESCRIBE deliveries_gold.delivery_features").fetchall()
+        }
+    for spec in specs:
+        product = spec.name
+        assert {
+            f"{product}_{zone}" for zone in ("bronze", "silver", "quarantine", "gold")
+        } <= schemas
+        for zone in ("bronze", "silver", "quarantine"):
+            tables = {t for p, z, t in counts if (p, z) == (product, zone)}
+            assert tables == set(spec.sources), (product, zone)
+        assert {t for p, z, t in counts if (p, z) == (product, "gold")} == set(spec.gold)
+        for source, rows in written[product].items():
+            assert counts[(product, "bronze", source)] == rows, (product, source)
+    rows, keys, labelled, last_labelled, last_scan = features
+    assert rows == keys > 0 and 0 < labelled < rows
+    assert (last_scan - last_labelled).days == 8  # recent deliveries are not labelled yet
+    model = _deliveries_model(specs)
+    assert len(model["features"]) >= 12
+    assert {*model["features"], model["target"], model["time_column"]} <= columns
+
+
+def _deliveries_model(specs) -> dict:
+    """The deliveries model section; read from its commented block while the spec cannot
+    declare a regression model yet."""
+    spec = next(s for s in specs if s.name == "deliveries")
+    if spec.model is not None:
+        return spec.model.model_dump()
+    lines = (PACKAGE_PRODUCTS / "deliveries" / "product.yaml").read_text("utf-8").splitlines()
+    block = lines[lines.index("# model:") :]
+    block = block[: next((i for i, line in enumerate(block) if not line.startswith("#")), None)]
+    return yaml.safe_load("\n".join(line[2:] for line in block))["model"]
+
+
+def test_a_broken_second_spec_names_file_field_and_problem(tmp_path):
+    folder = tmp_path / "deliveries"
+    shutil.copytree(PACKAGE_PRODUCTS / "deliveries", folder, ignore=shutil.ignore_patterns("*.py"))
+    path = folder / "product.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(
+        text.replace("key: [region, day]", "key: [region, date]").replace(
+            "weight_kg: {type: DOUBLE", "weight_kg: {type: KILOGRAMS"
+        ),
+        "utf-8",
+    )
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: invalid data product spec (2 problem(s))")
+    assert "sources.shipments.columns.weight_kg.type: unsupported type 'KILOGRAMS'" in message
+    assert "sources.weather: key column(s) ['date'] are not declared in columns" in message
