@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format ui clean
+.PHONY: help install demo test test-fast lint format ui serve bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +36,14 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix medallion medallion_tests
 	$(BIN)/ruff format medallion medallion_tests
 
-ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops it)
+ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 and MLflow UI on :5000 (Ctrl-C stops them)
 	$(BIN)/medallion ui
 
+serve: $(STAMP) ## the champion model over HTTP on http://127.0.0.1:5001/invocations
+	$(BIN)/medallion serve
+
+bench: $(STAMP) ## time and memory of the pipeline against DuckDB alone at 1M rows (report in data/bench/)
+	$(BIN)/medallion bench --rows 1M
+
 clean: ## remove generated data (data/) but keep the virtual environment
-	rm -rf data/landing data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster data/mlflow data/bench
+	rm -rf data/landing data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster data/mlflow data/snapshots data/bench

@@ -10,7 +10,11 @@ from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.gold import build_gold_asset, build_version_checks
 from medallion.assets.ml import TRACKING, ml_assets
+from medallion.assets.monitoring import monitoring_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
+from medallion.monitoring.jobs import product_jobs
+from medallion.monitoring.schedules import product_schedules
+from medallion.monitoring.sensors import product_sensors
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
 from medallion.resources.tracking import TrackingResource
@@ -39,7 +43,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     else:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
     return {
-        WAREHOUSE: WarehouseResource(database=str(settings.warehouse)),
+        WAREHOUSE: WarehouseResource(
+            database=str(settings.warehouse), connection_config=settings.duckdb_config()
+        ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
         TRACKING: TrackingResource.for_data(
@@ -57,7 +63,15 @@ def build_definitions(
     specs = specs if specs is not None else load_specs(settings.product_files())
     assets = [asset for spec in specs for asset in product_assets(spec)]
     assets += [asset for spec in specs for asset in ml_assets(spec)]
+    assets += [asset for spec in specs for asset in monitoring_assets(spec)]
     executor = dg.multiprocess_executor.configured(
         {"max_concurrent": 2, "tag_concurrency_limits": DUCKDB_CONCURRENCY}
     )
-    return dg.Definitions(assets=assets, resources=build_resources(settings), executor=executor)
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job for spec in specs for job in product_jobs(spec)],
+        schedules=[schedule for spec in specs for schedule in product_schedules(spec)],
+        sensors=[sensor for spec in specs for sensor in product_sensors(spec)],
+        resources=build_resources(settings),
+        executor=executor,
+    )

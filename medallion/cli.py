@@ -1,4 +1,4 @@
-"""The `medallion` command: demo, ui, serve, generate and bench."""
+"""The `medallion` command: demo, ui, serve, generate, simulate and bench."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
     """`mlflow server` on the project's store beside the Dagster UI (None when not started)."""
-    from medallion.resources.tracking import MLFLOW_ENV
+    from medallion.resources.tracking import mlflow_process_env
     from medallion.servers import start_group, warn_if_exposed
 
     if args.mlflow_port == 0:
@@ -115,7 +115,7 @@ def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
     Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     print(f"MLflow UI: http://{args.host}:{args.mlflow_port}")
     return start_group(
-        tracking.ui_command(args.host, args.mlflow_port), env=dict(os.environ) | MLFLOW_ENV
+        tracking.ui_command(args.host, args.mlflow_port), env=mlflow_process_env(dict(os.environ))
     )
 
 
@@ -190,6 +190,33 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
             f"{spec.name}: {total:,} rows into {landing}: "
             + ", ".join(f"{source} {n:,}" for source, n in rows.items())
         )
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from medallion.simulate import SimulationOptions, format_report, simulate
+
+    specs = _select(load_specs(settings.product_files()), [args.product])
+    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="medallion-simulate-"))
+    if home.exists() and any(home.iterdir()):
+        print(f"error: {home} is not empty; simulate into a new folder", file=sys.stderr)
+        return 2
+    options = SimulationOptions(
+        home=home,
+        days=args.days,
+        drift_from=args.drift_from,
+        drift_strength=args.drift_strength,
+        history=args.history,
+        customers=args.customers,
+        seed=args.seed,
+        gap_days=args.gap_days,
+        lenient_gates=args.lenient_gates,
+    )
+    print(f"simulating into {home}")
+    report = simulate(specs[0], options)
+    print(format_report(report))
     return 0
 
 
@@ -328,6 +355,39 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--defect-rate", type=float, default=0.02)
     generate.add_argument("--deliver-days", help="only these day indices, e.g. 0-29 or 30")
     generate.set_defaults(run=_cmd_generate)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="deliver daily batches one at a time through ingestion, monitoring and retraining, "
+        "and report when drift was detected and what retraining did",
+    )
+    simulate.add_argument("--product", default="churn", help="product to simulate")
+    simulate.add_argument("--days", type=int, default=60, help="daily deliveries after history")
+    simulate.add_argument(
+        "--drift-from", type=int, default=30, help="simulated day from which drift is injected"
+    )
+    simulate.add_argument("--no-drift", dest="drift_from", action="store_const", const=None)
+    simulate.add_argument("--drift-strength", type=float, default=1.0)
+    simulate.add_argument(
+        "--history", type=int, default=120, help="days delivered at once before (the backfill)"
+    )
+    simulate.add_argument("--customers", type=int, default=400, help="size of the world")
+    simulate.add_argument("--seed", type=int, default=42)
+    simulate.add_argument(
+        "--gap-days",
+        type=int,
+        help="model.gap_days for training (default: the label horizon seen in gold when larger "
+        "than the product's)",
+    )
+    simulate.add_argument(
+        "--strict-gates",
+        dest="lenient_gates",
+        action="store_false",
+        help="keep the product's bias and latency gates (relaxed by default: a small world "
+        "has tiny groups, and a busy machine misses the latency budget)",
+    )
+    simulate.add_argument("--home", help="empty folder for all state (default: a new temp folder)")
+    simulate.set_defaults(run=_cmd_simulate)
 
     bench = commands.add_parser(
         "bench", help="time and memory of the pipeline against DuckDB alone, at growing sizes"

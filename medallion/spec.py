@@ -371,7 +371,108 @@ class ModelSpec(_Strict):
 
 
 class MonitoringSpec(_Strict):
-    """Drift and performance monitoring settings."""
+    """Drift and performance monitoring of the champion model: windows, thresholds, actions.
+
+    Reference: the last `reference_days` of the snapshot the champion was trained on. Current:
+    a trailing window of `window_days` of the gold table. A feature drifts when its PSI or its
+    distance (KS for numbers, Jensen-Shannon for categories) reaches its alert threshold and
+    the other at least its warn threshold, and each threshold is raised to what chance alone reaches for the window's row counts at
+    `significance`, so that small windows do not look drifted; large windows are judged by
+    the effect size alone, never by a p-value.
+    """
+
+    window_days: int = Field(default=1, ge=1, description="Days of gold per current window.")
+    reference_days: int = Field(
+        default=28,
+        ge=1,
+        description="The last days of the champion's training snapshot used as the reference.",
+    )
+    seasonal_period_days: int | None = Field(
+        default=7,
+        ge=2,
+        description="Compare like with like: when the window is not whole periods, only "
+        "reference days in the same phase (weekday for 7) are used. None: no season.",
+    )
+    max_catch_up_windows: int = Field(
+        default=7, ge=1, description="Windows evaluated per run at most when days were missed."
+    )
+    bins: int = Field(default=10, ge=2, description="Reference-quantile bins of the PSI.")
+    psi_warn: float = Field(default=0.1, gt=0)
+    psi_alert: float = Field(default=0.25, gt=0)
+    ks_warn: float = Field(default=0.1, gt=0, le=1, description="Kolmogorov-Smirnov statistic.")
+    ks_alert: float = Field(default=0.2, gt=0, le=1)
+    js_warn: float = Field(
+        default=0.1, gt=0, le=1, description="Jensen-Shannon distance (base 2) of categories."
+    )
+    js_alert: float = Field(default=0.2, gt=0, le=1)
+    significance: float = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="Noise guard: a statistic counts only above the level chance reaches with "
+        "this probability for the window's row counts.",
+    )
+    min_rows: int = Field(
+        default=100, ge=1, description="Windows (or references) with fewer rows are not judged."
+    )
+    max_categories: int = Field(
+        default=50, ge=2, description="Most frequent reference categories kept; others pooled."
+    )
+    drift_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Dataset drift when at least this share of the features drifted (alert).",
+    )
+    prediction_drift: bool = Field(
+        default=True, description="Also compare the champion's scores (loaded from MLflow)."
+    )
+    max_scored_rows: int = Field(
+        default=200_000, ge=1000, description="Rows scored per side beyond which a sample is used."
+    )
+    performance_window_days: int = Field(
+        default=14, ge=1, description="Labelled days per performance window (trailing)."
+    )
+    performance_warn_drop: float = Field(
+        default=0.02, ge=0, description="Primary metric drop vs the holdout that warns."
+    )
+    performance_alert_drop: float = Field(
+        default=0.05, ge=0, description="Primary metric drop vs the holdout that alerts."
+    )
+    performance_significance: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="A drop counts only beyond its standard error at this level (ROC AUC).",
+    )
+    min_positives: int = Field(
+        default=20, ge=1, description="Distinct positive entities a performance window needs."
+    )
+    retrain_on_alert: bool = Field(
+        default=True, description="The retrain sensor requests training on an alert."
+    )
+    retrain_cooldown_days: int = Field(
+        default=7, ge=0, description="Windows after a retrain request before another one."
+    )
+    schedule: str = Field(default="0 6 * * *", description="Cron of the daily evaluation.")
+    timezone: str = Field(default="UTC", description="Time zone of the schedule.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"schedule must be a cron string of 5 fields, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MonitoringSpec:
+        for name in ("psi", "ks", "js"):
+            warn, alert = getattr(self, f"{name}_warn"), getattr(self, f"{name}_alert")
+            if warn > alert:
+                raise ValueError(f"{name}_warn ({warn}) must not exceed {name}_alert ({alert})")
+        if self.performance_warn_drop > self.performance_alert_drop:
+            raise ValueError("performance_warn_drop must not exceed performance_alert_drop")
+        return self
 
 
 class ProductSpec(_Strict):

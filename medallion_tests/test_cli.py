@@ -31,7 +31,12 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def test_generate_command_writes_landing_files(tmp_path, capsys):
     assert (
-        main(["generate", "--landing", str(tmp_path / "landing"), "--rows", "20k", "--days", "14"])
+        main(
+            [
+                *("generate", "--landing", str(tmp_path / "landing"), "--product", "churn"),
+                *("--rows", "20k", "--days", "14"),
+            ]
+        )
         == 0
     )
     out = capsys.readouterr().out
@@ -68,7 +73,7 @@ def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_pat
             "-m",
             "medallion.definitions",
             "--select",
-            "*",
+            "key:churn/*",  # every asset of the product that has landing data
         ],
         env=_env(tmp_path),
         cwd=tmp_path,

@@ -263,6 +263,9 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
         "batch_rows": dg.MetadataValue.int(result.latency.batch_rows),
         "batch_seconds": dg.MetadataValue.float(round(result.latency.batch_seconds, 4)),
         "train_seconds": dg.MetadataValue.float(round(result.train_seconds, 3)),
+        "phase_seconds": dg.MetadataValue.json(
+            {phase: round(value, 3) for phase, value in result.phase_seconds.items()}
+        ),
         "train_rows": dg.MetadataValue.int(int(params["train_rows"])),
         "holdout_rows": dg.MetadataValue.int(int(params["holdout_rows"])),
         "holdout": dg.MetadataValue.text(f"{params['holdout_start']} .. {params['holdout_end']}"),
@@ -331,17 +334,19 @@ def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
     def _variant(
         context: dg.AssetExecutionContext, tracking: TrackingResource
     ) -> dg.MaterializeResult:
+        from medallion.ml.training import make_estimator
         from medallion.ml.workflow import run_variant
 
         started = time.perf_counter()
-        path, data_version = _current_snapshot(context, spec)
-        baseline = _baseline_result(context, spec, data_version)
         try:
-            result = run_variant(spec, variant, path, data_version, baseline, tracking)
+            make_estimator(declared, spec.model.seed)
         except ValueError as error:
             raise dg.Failure(
-                description=f"{spec.path}: model.variants.{variant}: {error}"
+                description=f"{spec.path}: model.variants.{variant}.params: {error}"
             ) from error
+        path, data_version = _current_snapshot(context, spec)
+        baseline = _baseline_result(context, spec, data_version)
+        result = run_variant(spec, variant, path, data_version, baseline, tracking)
         context.log.info(
             f"{variant}: {result.primary_metric} {result.metrics[result.primary_metric]:.4f}, "
             f"model version {result.model_version}, gates "

@@ -12,15 +12,25 @@ import os
 import resource
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-STAGES = ("generate", "floor", "pipeline")
+STAGES = ("generate", "floor", "pipeline", "drift")
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
+    """Peak resident set size of this process so far.
+
+    On Linux this is VmHWM of /proc/self/status, not `ru_maxrss`: the kernel carries
+    `ru_maxrss` over from the image before exec, so a child spawned by a large parent
+    (pytest, a notebook) would report at least the parent's size.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
@@ -61,7 +71,8 @@ def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
     from medallion.spec import load_spec
 
     home = Path(request["home"])
-    settings = Settings(
+    settings = replace(
+        Settings.from_env(),
         home=home,
         data=home / "data",
         warehouse=Path(request["database"]),
@@ -74,13 +85,23 @@ def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "seconds": result.seconds,
+        "duckdb": settings.duckdb_config(),
         "success": result.success,
         "failures": result.failures,
         "zones": zones,
     }
 
 
-RUNNERS = {"generate": _generate, "floor": _floor, "pipeline": _pipeline}
+def _drift(request: dict[str, Any]) -> dict[str, Any]:
+    from medallion.bench.monitoring import run_drift
+    from medallion.settings import Settings
+    from medallion.spec import load_spec
+
+    config = Settings.from_env().duckdb_config()
+    return run_drift(load_spec(Path(request["spec"])), Path(request["database"]), config)
+
+
+RUNNERS = {"generate": _generate, "floor": _floor, "pipeline": _pipeline, "drift": _drift}
 
 
 def main(argv: list[str]) -> int:

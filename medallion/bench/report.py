@@ -151,6 +151,25 @@ def _verdict(entry: dict[str, Any], name: str) -> str:
     return "pass" if entry["targets"][name]["pass"] else "MISS"
 
 
+def _stage3_rows(stage3: dict[str, Any]) -> list[tuple[str, str]]:
+    if stage3.get("status") != "ok":
+        return [("drift evaluation", stage3.get("status", "n/a"))]
+    scoring = stage3["scoring"]
+    return [
+        ("drift: read windows s", _seconds(stage3["read_s"])),
+        ("drift: statistics s", _seconds(stage3["drift_s"])),
+        (
+            "  reference / current rows",
+            f"{stage3['reference_rows']:,} / {stage3['current_rows']:,}",
+        ),
+        ("  peak RSS", _mb(stage3["peak_rss_bytes"])),
+        (
+            "champion scoring p50 ms",
+            scoring["status"] if scoring["p50_ms"] is None else f"{scoring['p50_ms']:.1f}",
+        ),
+    ]
+
+
 def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
     """The lines of one size's column, label first."""
     landing, floor, pipeline = entry["landing"], entry["floor"], entry["pipeline"]
@@ -185,6 +204,7 @@ def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
         ("peak RSS pipeline", _mb(pipeline["peak_rss_bytes"])),
         ("peak vs smallest size", _ratio(entry["peak_ratio_vs_smallest"])),
         ("pipeline succeeded", "yes" if pipeline["success"] else "NO"),
+        *_stage3_rows(entry.get("stage3") or {}),
     ]
     lines += [(f"target: {target.description}", _verdict(entry, target.name)) for target in TARGETS]
     return lines
@@ -193,21 +213,30 @@ def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
 def format_table(report: dict[str, Any]) -> str:
     """Metrics down, sizes across; the targets' verdicts at the bottom."""
     entries = report["sizes"]
-    columns = [table_rows(entry) for entry in entries]
-    labels = [label for label, _ in columns[0]] if columns else []
+    columns = [dict(table_rows(entry)) for entry in entries]
+    labels = list(dict.fromkeys(label for column in columns for label in column))
     width = max(map(len, labels), default=10)
-    cell = max([len(v) for column in columns for _, v in column] + [12])
+    cell = max([len(v) for column in columns for v in column.values()] + [12])
     config, machine = report["config"], report["machine"]
     header = (
         f"medallion bench: {config['product']}, {config['days']} days, seed {config['seed']}; "
         f"{machine['cpus']} CPUs, {machine['memory_gb']:.0f} GB, duckdb {machine['duckdb']}, "
         f"dagster {machine['dagster']}"
     )
+    duckdb = entries[0]["pipeline"].get("duckdb") if entries else None
+    if duckdb:
+        header += "\nwarehouse DuckDB settings: " + ", ".join(f"{k}={v}" for k, v in duckdb.items())
     lines = [header, f"{'':<{width}}  " + "  ".join(f"{e['label']:>{cell}}" for e in entries)]
     lines.append("-" * len(lines[-1]))
-    for index, label in enumerate(labels):
-        values = "  ".join(f"{column[index][1]:>{cell}}" for column in columns)
+    for label in labels:
+        values = "  ".join(f"{column.get(label, ''):>{cell}}" for column in columns)
         lines.append(f"{label:<{width}}  {values}")
+    for entry in entries[:1]:
+        stage3 = entry.get("stage3") or {}
+        if stage3.get("reason"):
+            lines.append(f"stage 3 skipped: {stage3['reason']}")
+        elif stage3.get("scoring", {}).get("reason"):
+            lines.append(f"champion scoring skipped: {stage3['scoring']['reason']}")
     for entry in entries:
         for failure in entry["pipeline"]["failures"]:
             lines.append(f"{entry['label']}: FAILED {failure}")

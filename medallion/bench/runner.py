@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medallion.bench.monitoring import skipped, stage3_missing
 from medallion.bench.report import build_report, format_table, size_label, write_report
 from medallion.spec import ProductSpec
 
@@ -91,11 +92,18 @@ def run_size(spec: ProductSpec, rows: int, options: BenchOptions, workdir: Path)
     floor = run_stage(
         "floor", {**common, "sources": sources, "database": str(workdir / "floor.duckdb")}, workdir
     )
+    pipeline_db = str(workdir / "warehouse.duckdb")
     pipeline = run_stage(
         "pipeline",
-        {**common, "home": str(workdir / "home"), "database": str(workdir / "warehouse.duckdb")},
+        {**common, "home": str(workdir / "home"), "database": pipeline_db},
         workdir,
     )
+    missing = stage3_missing(spec)
+    if missing or not pipeline["success"]:
+        stage3 = skipped(missing or "the pipeline failed")
+    else:
+        drift = run_stage("drift", {**common, "database": pipeline_db}, workdir)
+        stage3 = {k: v for k, v in drift.items() if k != "stage"}
     if floor["rows"] != generated["rows"]:
         raise BenchError(f"floor loaded {floor['rows']}, generated {generated['rows']}")
     return {
@@ -105,6 +113,7 @@ def run_size(spec: ProductSpec, rows: int, options: BenchOptions, workdir: Path)
         "generate": {k: generated[k] for k in ("seconds", "process_s", "peak_rss_bytes")},
         "floor": {k: v for k, v in floor.items() if k != "stage"},
         "pipeline": {k: v for k, v in pipeline.items() if k != "stage"},
+        "stage3": stage3,
     }
 
 
@@ -159,7 +168,7 @@ def run_bench(spec: ProductSpec, options: BenchOptions) -> tuple[dict[str, Any],
         "scratch": str(scratch) if options.keep else None,
     }
     report = build_report(entries, config, machine())
-    print(format_table(report))
     path = write_report(report, options.out)
+    print(format_table(report))
     print(f"\nreport: {path} (and {options.out / 'latest.json'})")
     return report, path

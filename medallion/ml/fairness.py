@@ -183,7 +183,7 @@ def fairness_chart(reports: list[AttributeFairness], path: Path, title: str) -> 
             f"EO diff {report.equalized_odds_difference:.3f}",
             fontsize=9,
         )
-        axis.set_ylim(0, 1)
+        axis.set_ylim(0, min(1.0, max(0.05, float(np.nanmax(table.to_numpy())) * 1.15)))
         axis.set_xlabel("")
         axis.legend(fontsize=7)
     figure.suptitle(title, fontsize=10)

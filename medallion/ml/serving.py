@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from medallion.resources.tracking import MLFLOW_ENV, TrackingResource
+from medallion.resources.tracking import TrackingResource, mlflow_process_env
 
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -49,9 +49,12 @@ def serve_command(uri: str, host: str, port: int, workers: int = 1) -> list[str]
 
 
 def serving_env(base: dict[str, str], tracking: TrackingResource, threads: int) -> dict[str, str]:
-    """The server's environment: our tracking store, no telemetry, `threads` BLAS/OpenMP
-    threads (as in the latency gate)."""
-    env = dict(base) | MLFLOW_ENV | {"MLFLOW_TRACKING_URI": tracking.tracking_uri}
+    """The server's environment: our tracking store, no telemetry, no access log line per
+    request, and `threads` BLAS/OpenMP threads (as in the latency gate)."""
+    env = mlflow_process_env(base) | {
+        "MLFLOW_TRACKING_URI": tracking.tracking_uri,
+        "UVICORN_ACCESS_LOG": "false",
+    }
     env |= dict.fromkeys(THREAD_ENV, str(threads))
     return env
 
@@ -86,10 +89,17 @@ def http_predict(url: str, timeout_s: float = 30.0) -> Callable[[pd.DataFrame], 
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
     headers = {"Content-Type": "application/json"}
 
+    def post(body: str) -> http.client.HTTPResponse:
+        connection.request("POST", "/invocations", body=body, headers=headers)
+        return connection.getresponse()
+
     def predict(frame: pd.DataFrame) -> np.ndarray:
         body = '{"dataframe_split": ' + frame.to_json(orient="split", index=False) + "}"
-        connection.request("POST", "/invocations", body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            response = post(body)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            connection.close()  # the server closed an idle keep-alive connection: reconnect
+            response = post(body)
         payload = response.read()
         if response.status != 200:
             raise RuntimeError(f"scoring server answered {response.status}: {payload[:500]!r}")

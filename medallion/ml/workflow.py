@@ -8,11 +8,12 @@ asset check results.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,6 +171,16 @@ def _log_inputs(spec: ProductSpec, data: Prepared, snapshot: Path, data_version:
         mlflow.log_input(dataset, context=context)
 
 
+@contextmanager
+def _timed(phases: dict[str, float], name: str) -> Iterator[None]:
+    """Record the seconds a block takes under `name`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = time.perf_counter() - started
+
+
 def _finite(values: dict[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None and not math.isnan(v)}
 
@@ -271,6 +282,7 @@ class VariantResult:
     gates: list[GateOutcome]
     params: dict[str, object]
     train_seconds: float
+    phase_seconds: dict[str, float]
 
     @property
     def passed(self) -> bool:
@@ -302,10 +314,12 @@ def run_variant(
     experiment_id = registry.ensure_experiment(
         client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
     )
-    data = prepare(spec, snapshot)
+    phases: dict[str, float] = {}
+    with _timed(phases, "prepare"):
+        data = prepare(spec, snapshot)
     with threadpool_limits(limits=model.threads):
         return _train_log_and_gate(
-            spec, variant, snapshot, data_version, baseline, client, experiment_id, data
+            spec, variant, snapshot, data_version, baseline, client, experiment_id, data, phases
         )
 
 
@@ -318,23 +332,24 @@ def _train_log_and_gate(
     client: MlflowClient,
     experiment_id: str,
     data: Prepared,
+    phases: dict[str, float],
 ) -> VariantResult:
     model = _model(spec)
     spec_variant = model.variants[variant]
     gates_spec = model.gates
     name = registry.registered_model_name(spec)
     pipeline = build_pipeline(spec_variant, data.numeric, data.categorical, model.seed)
-    started = time.perf_counter()
-    pipeline.fit(data.x_train, data.y_train)
-    train_seconds = time.perf_counter() - started
-    scores = predict_scores(pipeline, data.x_holdout)
-    threshold = model.decision_threshold
-    metrics = classification_metrics(data.y_holdout, scores, threshold)
-    groups = per_group_metrics(data.y_holdout, scores, data.sensitive, threshold)
-    predicted = (scores >= threshold).astype(np.int64)
-    fairness = fairness_report(
-        data.y_holdout, predicted, data.sensitive, gates_spec.bias_min_group_size
-    )
+    with _timed(phases, "fit"):
+        pipeline.fit(data.x_train, data.y_train)
+    with _timed(phases, "evaluate"):
+        scores = predict_scores(pipeline, data.x_holdout)
+        threshold = model.decision_threshold
+        metrics = classification_metrics(data.y_holdout, scores, threshold)
+        groups = per_group_metrics(data.y_holdout, scores, data.sensitive, threshold)
+        predicted = (scores >= threshold).astype(np.int64)
+        fairness = fairness_report(
+            data.y_holdout, predicted, data.sensitive, gates_spec.bias_min_group_size
+        )
     params = (
         _split_params(spec, data)
         | {"variant": variant, "estimator": spec_variant.estimator}
@@ -345,43 +360,50 @@ def _train_log_and_gate(
         "estimator": spec_variant.estimator,
         "baseline": baseline.label,
     }
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{variant}-{data_version[:8]}", tags=tags
-    ) as run:
-        mlflow.log_params(params)
-        _log_inputs(spec, data, snapshot, data_version)
-        mlflow.log_metrics(
-            _finite(metrics)
-            | group_metric_values(groups, gates_spec.bias_min_group_size)
-            | fairness_metric_values(fairness)
-            | {"train_seconds": train_seconds}
-        )
-        with tempfile.TemporaryDirectory() as scratch:
-            table = Path(scratch) / "by_group.csv"
-            fairness_table(fairness).to_csv(table, index=False)
-            fairness_chart(
-                fairness,
-                Path(scratch) / "by_group.png",
-                f"{spec.name} {variant}: rates per group on the holdout",
+    with (
+        mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"{variant}-{data_version[:8]}", tags=tags
+        ) as run,
+        _timed(phases, "mlflow_total"),
+    ):
+        with _timed(phases, "log_run"):
+            mlflow.log_params(params)
+            _log_inputs(spec, data, snapshot, data_version)
+            mlflow.log_metrics(
+                _finite(metrics)
+                | group_metric_values(groups, gates_spec.bias_min_group_size)
+                | fairness_metric_values(fairness)
+                | {"train_seconds": phases["fit"]}
             )
-            mlflow.log_artifacts(scratch, artifact_path="fairness")
-        example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
-        info = registry.log_sklearn_model(
-            pipeline, spec_variant.estimator, example, pipeline.predict_proba(example), name
-        )
-        version = str(info.registered_model_version)
-        model_uri = f"models:/{name}/{version}"
-        loaded = mlflow.pyfunc.load_model(model_uri)
-        latency = measure_latency(
-            loaded.predict,
-            data.x_holdout,
-            samples=gates_spec.latency_samples,
-            batch_rows=gates_spec.batch_rows,
-            seed=model.seed,
-            rounds=gates_spec.latency_rounds,
-            p95_budget_ms=gates_spec.latency_p95_ms,
-            batch_budget_s=gates_spec.batch_seconds,
-        )
+            with tempfile.TemporaryDirectory() as scratch:
+                table = Path(scratch) / "by_group.csv"
+                fairness_table(fairness).to_csv(table, index=False)
+                fairness_chart(
+                    fairness,
+                    Path(scratch) / "by_group.png",
+                    f"{spec.name} {variant}: rates per group on the holdout",
+                )
+                mlflow.log_artifacts(scratch, artifact_path="fairness")
+        with _timed(phases, "log_model"):
+            example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
+            info = registry.log_sklearn_model(
+                pipeline, spec_variant.estimator, example, pipeline.predict_proba(example), name
+            )
+            version = str(info.registered_model_version)
+            model_uri = f"models:/{name}/{version}"
+        with _timed(phases, "load"):
+            loaded = mlflow.pyfunc.load_model(model_uri)
+        with _timed(phases, "latency"):
+            latency = measure_latency(
+                loaded.predict,
+                data.x_holdout,
+                samples=gates_spec.latency_samples,
+                batch_rows=gates_spec.batch_rows,
+                seed=model.seed,
+                rounds=gates_spec.latency_rounds,
+                p95_budget_ms=gates_spec.latency_p95_ms,
+                batch_budget_s=gates_spec.batch_seconds,
+            )
         gates = [
             accuracy_gate(
                 model.primary_metric,
@@ -393,7 +415,11 @@ def _train_log_and_gate(
             bias_gate(fairness, gates_spec.bias_max_difference),
             latency_gate(latency, gates_spec),
         ]
-        _record_gates(client, name, version, variant, data_version, gates, latency)
+        with _timed(phases, "record"):
+            _record_gates(client, name, version, variant, data_version, gates, latency)
+    mlflow.log_metrics(
+        {f"seconds/{phase}": value for phase, value in phases.items()}, run_id=run.info.run_id
+    )
     return VariantResult(
         variant=variant,
         estimator=spec_variant.estimator,
@@ -409,7 +435,8 @@ def _train_log_and_gate(
         latency=latency,
         gates=gates,
         params=params,
-        train_seconds=train_seconds,
+        train_seconds=phases["fit"],
+        phase_seconds=dict(phases),
     )
 
 
@@ -492,8 +519,3 @@ def promote(
         changed=decision.champion is not None and champion_version != before_version,
         aliases=aliases,
     )
-
-
-def gates_json(gates: list[GateOutcome]) -> str:
-    """Gate outcomes as compact JSON (for metadata)."""
-    return json.dumps({g.gate: {"passed": g.passed, "summary": g.summary} for g in gates})

@@ -10,6 +10,7 @@ the Definitions stays fast.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
 
 MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 """Environment every MLflow process of ours gets (in process and the servers we start)."""
+
+
+def mlflow_process_env(base: dict[str, str]) -> dict[str, str]:
+    """Environment for an MLflow server we start: no telemetry, and this environment's
+    scripts first on PATH (the scoring server execs `uvicorn` by name)."""
+    scripts = str(Path(sys.executable).parent)
+    return dict(base) | MLFLOW_ENV | {"PATH": os.pathsep.join([scripts, base.get("PATH", "")])}
 
 
 def default_tracking_uri(data: Path) -> str:
@@ -82,8 +90,6 @@ class TrackingResource(dg.ConfigurableResource):
 
     def ui_command(self, host: str, port: int) -> list[str]:
         """`mlflow server` on this store: the MLflow UI with the same backend and artifacts."""
-        import sys
-
         command = [
             sys.executable,
             "-m",

@@ -274,3 +274,25 @@ def test_too_few_labelled_days_skip_the_ml_zone(world):
     assert not result.get_asset_materialization_events()
     skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
     assert "churn__ml__baseline" in skipped and "churn__ml__champion" in skipped
+
+
+def test_a_bad_hyper_parameter_fails_its_variant_naming_the_spec(world, first):
+    settings, instance, spec = world
+    spec = ml_spec(spec)
+    variants = dict(spec.model.variants)
+    variants["random_forest"] = variants["random_forest"].model_copy(
+        update={"params": {"n_trees": 3}}
+    )
+    spec = spec.model_copy(update={"model": spec.model.model_copy(update={"variants": variants})})
+    resources = build_resources(settings)
+    result = dg.materialize(
+        ml_assets(spec),
+        selection=[dg.AssetKey(["churn", "ml", "random_forest"])],
+        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error.message
+    assert "product.yaml: model.variants.random_forest.params: unknown parameter(s)" in failure
+    assert "['n_trees']" in failure

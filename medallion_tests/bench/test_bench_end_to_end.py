@@ -16,7 +16,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MEDALLION_PII_KEY", "bench-test-key-0123456789abcdef")
     out = tmp_path / "bench"
     code = main(
-        ["bench", "--rows", "5k", "--days", "20", "--out", str(out), "--scratch", str(tmp_path)]
+        ["bench", "--rows", "5k", "--days", "40", "--out", str(out), "--scratch", str(tmp_path)]
     )
     printed = capsys.readouterr().out
     report = json.loads((out / "latest.json").read_text(encoding="utf-8"))
@@ -39,4 +39,6 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch, capsys):
     assert size["ratio"] > 1 and size["check_share"] >= 0
     assert size["peak_ratio_vs_smallest"] == 1.0
     assert set(size["targets"]) == set(report["targets"])
+    assert size["stage3"]["status"] == "ok", size["stage3"]["reason"]
+    assert size["stage3"]["drift_s"] > 0 and size["stage3"]["current_rows"] > 0
     assert not list(tmp_path.glob("medallion-bench-*")), "scratch data is removed"

@@ -140,6 +140,19 @@ def test_table_has_a_column_per_size_and_json_is_written_twice(tmp_path):
     assert "10M" in table and "1M" in table
     assert "checks bronze→silver s" in table
     assert "MISS" in table
+    report["sizes"][0]["stage3"] = {
+        "status": "ok",
+        "read_s": 0.5,
+        "drift_s": 0.2,
+        "reference_rows": 10,
+        "current_rows": 5,
+        "peak_rss_bytes": GB // 4,
+        "scoring": {"status": "skipped", "reason": "no champion", "p50_ms": None},
+    }
+    report["sizes"][1]["stage3"] = {"status": "skipped", "reason": "too few days"}
+    lines = format_table(report).splitlines()
+    assert any(line.startswith("drift: statistics s") and "0.20" in line for line in lines)
+    assert len({len(line) for line in lines if line.startswith(("drift", "landing"))}) == 1
     path = write_report(report, tmp_path)
     assert path.name.startswith("bench-") and path.suffix == ".json"
     assert json.loads(path.read_text()) == json.loads((tmp_path / "latest.json").read_text())

@@ -1,0 +1,294 @@
+"""Dagster assets of the monitoring zone: the champion's drift and performance over time.
+
+One evaluation materializes both assets: the champion is loaded from MLflow once, judges
+every new window of gold against the data it was trained on and every newly labelled window
+against its holdout, appends the history in DuckDB and logs metrics and charts to MLflow.
+Asset checks report the latest window, naming the drifted features; they never block, since
+nothing runs downstream of monitoring: the retrain sensor reads the alert from the metadata.
+"""
+
+import math
+
+import dagster as dg
+
+from medallion.assets.checks import to_result
+from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.ml import ml_key
+from medallion.checks.outcome import CheckOutcome
+from medallion.monitoring import names
+from medallion.monitoring.jobs import has_model
+from medallion.resources.tracking import TrackingResource
+from medallion.resources.warehouse import WarehouseResource
+from medallion.spec import ProductSpec
+
+KINDS = {"duckdb", "polars", "mlflow"}
+
+
+def monitoring_key(spec: ProductSpec, name: str) -> dg.AssetKey:
+    return dg.AssetKey([spec.name, names.GROUP, name])
+
+
+def monitoring_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
+    """The monitoring zone of a product that trains models; none otherwise."""
+    return [build_evaluation_asset(spec)] if has_model(spec) else []
+
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
+
+
+def drift_outcomes(window, spec: ProductSpec) -> list[CheckOutcome]:
+    """The data and prediction drift checks of the latest window."""
+    monitoring = spec.monitoring
+    drifted, watched = window.drifted, window.watched
+    when = f"{window.window_start}..{window.window_end}"
+    if window.evaluated == 0:
+        data = CheckOutcome(
+            names.DATA_DRIFT_CHECK,
+            True,
+            "WARN",
+            f"{when}: too few rows to judge (min_rows {monitoring.min_rows})",
+        )
+    else:
+        share = f"{len(drifted)} of {window.evaluated} features drifted"
+        if window.dataset_drift:
+            rule = f"share {window.drifted_share:.3f} >= {monitoring.drift_share:g}: dataset drift"
+        else:
+            rule = f"dataset drift from a share of {monitoring.drift_share:g}"
+        listed = "; ".join(f.describe() for f in drifted)
+        data = CheckOutcome(
+            names.DATA_DRIFT_CHECK,
+            not drifted,
+            "ERROR" if window.dataset_drift else "WARN",
+            f"{when}: {share} ({rule}){': ' + listed if listed else ''}",
+        )
+    data.metadata = {
+        "window": str(window.window_end),
+        "drifted_features": [f.feature for f in drifted],
+        "watched_features": [f.feature for f in watched],
+        "drifted_share": round(window.drifted_share, 4),
+        "threshold": monitoring.drift_share,
+        "dataset_drift": window.dataset_drift,
+    }
+    prediction = window.prediction
+    status = prediction.status if prediction else "off"
+    scores = CheckOutcome(
+        names.PREDICTION_DRIFT_CHECK,
+        status not in ("warn", "alert"),
+        "ERROR" if status == "alert" else "WARN",
+        f"{when}: champion scores {status}"
+        + (f": {prediction.describe()}" if prediction else " (prediction_drift: false)"),
+        {"window": str(window.window_end), "status": status},
+    )
+    if prediction:
+        scores.metadata |= {k: round(v, 4) for k, v in prediction.values.items()}
+    return [data, scores]
+
+
+def performance_outcome(window) -> CheckOutcome:
+    """The performance check of the latest labelled window."""
+    passed = window.status not in ("warn", "alert")
+    text = window.describe() if window.status != "insufficient" else "too few labelled rows"
+    return CheckOutcome(
+        names.PERFORMANCE_CHECK,
+        passed,
+        "ERROR" if window.status == "alert" else "WARN",
+        f"{window.window.start}..{window.window.end}: {window.status}: {text}",
+        {
+            "window": str(window.window.end),
+            "status": window.status,
+            "value": window.value,
+            "holdout": window.holdout.get(window.primary, math.nan),
+            "threshold": window.threshold,
+            "positive_entities": window.positive_entities,
+        },
+    )
+
+
+def _drift_table(window) -> str:
+    rows = [
+        [f.feature, f.status, f.values.get("psi", math.nan), f.values.get("ks", f.values.get("js"))]
+        for f in sorted(window.features, key=lambda f: -f.values.get("psi", 0.0))
+    ]
+    return _markdown(["feature", "status", "psi", "ks / js"], rows)
+
+
+def _common(evaluation) -> dict[str, dg.MetadataValue]:
+    champion = evaluation.champion
+    metadata = {
+        names.MODEL_VERSION: dg.MetadataValue.text(champion.version),
+        "data_version": dg.MetadataValue.text(champion.data_version),
+        "variant": dg.MetadataValue.text(champion.variant),
+        names.AS_OF: dg.MetadataValue.text(str(evaluation.as_of)),
+        "seconds": dg.MetadataValue.json(evaluation.seconds),
+    }
+    if evaluation.mlflow_run_id:
+        metadata["mlflow_run_id"] = dg.MetadataValue.text(evaluation.mlflow_run_id)
+    return metadata
+
+
+def drift_metadata(evaluation, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
+    """What the drift asset shows, and what the retrain sensor reads (alert, alert_day)."""
+    from medallion.monitoring.history import DRIFT_HISTORY, history_table
+
+    latest = evaluation.latest_drift
+    alerts = evaluation.drift_alerts
+    return _common(evaluation) | {
+        "window": dg.MetadataValue.text(f"{latest.window_start}..{latest.window_end}"),
+        "status": dg.MetadataValue.text(latest.status),
+        "windows_evaluated": dg.MetadataValue.int(len(evaluation.drift)),
+        "drifted_features": dg.MetadataValue.text(
+            ", ".join(f.feature for f in latest.drifted) or "none"
+        ),
+        "drifted_share": dg.MetadataValue.float(round(latest.drifted_share, 4)),
+        "dataset_drift": dg.MetadataValue.bool(latest.dataset_drift),
+        "statistics": dg.MetadataValue.md(_drift_table(latest)),
+        "charts": dg.MetadataValue.int(evaluation.charts),
+        "dagster/table_name": dg.MetadataValue.text(history_table(spec, DRIFT_HISTORY)),
+        names.ALERT: dg.MetadataValue.bool(bool(alerts)),
+        names.ALERT_DAY: dg.MetadataValue.text(str(alerts[-1].window_end) if alerts else ""),
+        names.ALERT_REASON: dg.MetadataValue.text(
+            f"drift on {alerts[-1].window_end}: "
+            + (", ".join(f.feature for f in alerts[-1].drifted) or "champion scores")
+            if alerts
+            else ""
+        ),
+    }
+
+
+def performance_metadata(evaluation, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
+    """What the performance asset shows, and what the retrain sensor reads."""
+    from medallion.monitoring.history import PERFORMANCE_HISTORY, history_table
+
+    latest = evaluation.latest_performance
+    alerts = evaluation.performance_alerts
+    metadata = _common(evaluation) | {
+        "window": dg.MetadataValue.text(f"{latest.window.start}..{latest.window.end}"),
+        "status": dg.MetadataValue.text(latest.status),
+        "windows_evaluated": dg.MetadataValue.int(len(evaluation.performance)),
+        "positive_entities": dg.MetadataValue.int(latest.positive_entities),
+        "dagster/table_name": dg.MetadataValue.text(history_table(spec, PERFORMANCE_HISTORY)),
+        names.ALERT: dg.MetadataValue.bool(bool(alerts)),
+        names.ALERT_DAY: dg.MetadataValue.text(str(evaluation.as_of) if alerts else ""),
+        names.ALERT_REASON: dg.MetadataValue.text(alerts[-1].describe() if alerts else ""),
+    }
+    for name, value in (("value", latest.value), ("threshold", latest.threshold)):
+        if not math.isnan(value):
+            metadata[f"{latest.primary} {name}"] = dg.MetadataValue.float(round(value, 4))
+    return metadata
+
+
+def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """Drift and performance of the champion, evaluated together (one model load)."""
+    assert spec.model is not None
+    monitoring = spec.monitoring
+    drift_key = monitoring_key(spec, names.DRIFT)
+    performance_key = monitoring_key(spec, names.PERFORMANCE)
+    gold_key = dg.AssetKey([spec.name, "gold", spec.model.table])
+    deps = [gold_key, ml_key(spec, "champion")]
+    tags = {"medallion/product": spec.name}
+    window = f"{monitoring.window_days}-day" if monitoring.window_days > 1 else "daily"
+    season = (
+        f"; reference days in the same phase of a {monitoring.seasonal_period_days}-day season"
+        if monitoring.seasonal_period_days
+        else ""
+    )
+
+    @dg.multi_asset(
+        name=f"{spec.name}__monitoring__evaluate",
+        specs=[
+            dg.AssetSpec(
+                drift_key,
+                deps=deps,
+                group_name=names.GROUP,
+                kinds=KINDS,
+                tags=tags,
+                skippable=True,
+                description=(
+                    f"Drift of each {window} window of `{spec.table('gold', spec.model.table)}` "
+                    f"against the last {monitoring.reference_days} days of the snapshot the "
+                    f"champion was trained on{season}. Numbers: PSI over {monitoring.bins} "
+                    "reference-quantile bins and the KS statistic; categories: PSI and "
+                    "Jensen-Shannon distance; the champion's scores like a number. History in "
+                    f"`{spec.name}_monitoring.drift_history`, charts in MLflow."
+                ),
+            ),
+            dg.AssetSpec(
+                performance_key,
+                deps=deps,
+                group_name=names.GROUP,
+                kinds=KINDS,
+                tags=tags,
+                skippable=True,
+                description=(
+                    f"The champion's {spec.model.primary_metric} on each trailing "
+                    f"{monitoring.performance_window_days}-day window whose labels have "
+                    "arrived since its holdout, against its holdout value. History in "
+                    f"`{spec.name}_monitoring.performance_history`."
+                ),
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                names.DATA_DRIFT_CHECK,
+                asset=drift_key,
+                description=(
+                    f"No feature drifted in the latest window (WARN); ERROR when at least a "
+                    f"share of {monitoring.drift_share:g} of the features did (dataset drift)."
+                ),
+            ),
+            dg.AssetCheckSpec(
+                names.PREDICTION_DRIFT_CHECK,
+                asset=drift_key,
+                description="The champion's scores in the latest window are like the reference's.",
+            ),
+            dg.AssetCheckSpec(
+                names.PERFORMANCE_CHECK,
+                asset=performance_key,
+                description=(
+                    f"{spec.model.primary_metric} of the latest labelled window within "
+                    f"{monitoring.performance_warn_drop:g} (WARN) / "
+                    f"{monitoring.performance_alert_drop:g} (ERROR) of the holdout's."
+                ),
+            ),
+        ],
+        op_tags=DUCKDB_TAG,
+        can_subset=False,
+    )
+    def _evaluate(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        tracking: TrackingResource,
+    ):
+        from medallion.monitoring.evaluate import evaluate
+
+        evaluation = evaluate(spec, warehouse.get_connection, tracking, run_id=context.run_id)
+        if evaluation.skipped:
+            context.log.warning(f"{spec.name} monitoring skipped: {evaluation.skipped}")
+            return
+        latest = evaluation.latest_drift
+        if latest is not None:
+            context.log.info(
+                f"drift {latest.window_end}: {latest.status}; drifted: "
+                + (", ".join(f.describe() for f in latest.drifted) or "none")
+            )
+            yield dg.MaterializeResult(
+                asset_key=drift_key,
+                metadata=drift_metadata(evaluation, spec),
+                check_results=[to_result(o, drift_key) for o in drift_outcomes(latest, spec)],
+            )
+        performance = evaluation.latest_performance
+        if performance is not None:
+            yield dg.MaterializeResult(
+                asset_key=performance_key,
+                metadata=performance_metadata(evaluation, spec),
+                check_results=[to_result(performance_outcome(performance), performance_key)],
+            )
+
+    return _evaluate

@@ -1,0 +1,378 @@
+"""One evaluation of a product's champion: drift of the new windows of gold against the data
+it was trained on, its performance on newly labelled windows, history, MLflow.
+
+It knows nothing of Dagster, so tests and the simulator call it directly; the monitoring
+asset turns its result into metadata and asset checks. The warehouse is held only to read
+the windows and to append the history; the champion is loaded from MLflow once and scores
+the reference, the windows and the labelled rows in three calls.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from medallion.monitoring import charts, history
+from medallion.monitoring.champion import (
+    Champion,
+    find_champion,
+    load_model,
+    log_evaluation,
+    monitoring_run,
+    score,
+)
+from medallion.monitoring.drift import DATASET, WindowDrift, compare, split_kinds, summarize
+from medallion.monitoring.performance import WindowPerformance, history_rows, window_performance
+from medallion.monitoring.windows import (
+    pending_ends,
+    reference_filter,
+    trailing_window,
+    window_filter,
+)
+from medallion.resources.tracking import TrackingResource
+from medallion.spec import ModelSpec, ProductSpec
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+SCORE = "_score"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one evaluation found; `skipped` says why nothing was evaluated."""
+
+    champion: Champion | None
+    drift: list[WindowDrift] = field(default_factory=list)
+    performance: list[WindowPerformance] = field(default_factory=list)
+    skipped: str | None = None
+    mlflow_run_id: str | None = None
+    as_of: date | None = None
+    """The latest day of the gold table when the evaluation ran."""
+    charts: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def latest_drift(self) -> WindowDrift | None:
+        return self.drift[-1] if self.drift else None
+
+    @property
+    def latest_performance(self) -> WindowPerformance | None:
+        return self.performance[-1] if self.performance else None
+
+    @property
+    def drift_alerts(self) -> list[WindowDrift]:
+        return [w for w in self.drift if w.status == "alert"]
+
+    @property
+    def performance_alerts(self) -> list[WindowPerformance]:
+        return [w for w in self.performance if w.status == "alert"]
+
+
+def _model(spec: ProductSpec) -> ModelSpec:
+    if spec.model is None:
+        raise ValueError(f"product {spec.name!r} declares no model to monitor")
+    return spec.model
+
+
+def _columns(model: ModelSpec) -> list[str]:
+    return list(dict.fromkeys([model.entity_key, model.time_column, *model.features, model.target]))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _read_rows(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    first: date,
+    last: date,
+    labelled: bool = False,
+) -> pl.DataFrame:
+    """Gold rows (the model's columns) whose day lies in first..last."""
+    model = _model(spec)
+    select = ", ".join(_quote(c) for c in _columns(model))
+    day = f"CAST({_quote(model.time_column)} AS DATE)"
+    label = f" AND {_quote(model.target)} IS NOT NULL" if labelled else ""
+    return con.execute(
+        f"SELECT {select} FROM {spec.table('gold', model.table)} "
+        f"WHERE {day} BETWEEN ? AND ?{label} ORDER BY ALL",
+        [first, last],
+    ).pl()
+
+
+def _latest_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date, date | None]:
+    """The gold table's last day, and its last labelled day."""
+    model = _model(spec)
+    day = f"CAST({_quote(model.time_column)} AS DATE)"
+    latest, labelled = con.execute(
+        f"SELECT max({day}), max({day}) FILTER (WHERE {_quote(model.target)} IS NOT NULL) "
+        f"FROM {spec.table('gold', model.table)}"
+    ).fetchone()
+    if latest is None:
+        raise ValueError(f"{spec.table('gold', model.table)} is empty; materialize gold first")
+    return latest, labelled
+
+
+def _ends(latest: date | None, done: date | None, first: date, limit: int) -> list[date]:
+    """New window ends; with none new, the latest again (its evaluation is idempotent)."""
+    if latest is None or latest < first:
+        return []
+    return pending_ends(latest, done, first, limit) or [latest]
+
+
+def _with_scores(frame: pl.DataFrame, model, spec: ProductSpec, limit: int) -> pl.DataFrame:
+    """`frame` with the champion's score in SCORE; beyond `limit` rows, a seeded sample is
+    scored and the other rows get NULL."""
+    assert spec.model is not None
+    if frame.height <= limit:
+        return frame.with_columns(pl.Series(SCORE, score(model, frame, spec), dtype=pl.Float64))
+    chosen = np.zeros(frame.height, dtype=bool)
+    rng = np.random.default_rng(spec.model.seed)
+    chosen[rng.choice(frame.height, size=limit, replace=False)] = True
+    values = np.full(frame.height, np.nan)
+    values[chosen] = score(model, frame.filter(pl.Series(chosen)), spec)
+    return frame.with_columns(pl.Series(SCORE, values).fill_nan(None))
+
+
+def _drift_rows(window: WindowDrift, monitoring) -> pl.DataFrame:
+    """The window's statistics plus its dataset row (share of drifted features)."""
+    stats = window.statistics
+    dataset = pl.DataFrame(
+        {
+            "feature": [DATASET],
+            "kind": ["dataset"],
+            "statistic": ["drift_share"],
+            "value": [window.drifted_share],
+            "bins": [None],
+            "reference_rows": [stats["reference_rows"].max()],
+            "current_rows": [stats["current_rows"].max()],
+            "warn_threshold": [None],
+            "threshold": [monitoring.drift_share],
+            "status": [
+                "insufficient"
+                if window.evaluated == 0
+                else ("alert" if window.dataset_drift else "ok")
+            ],
+        },
+        schema=stats.schema,
+    )
+    return pl.concat([stats, dataset]).with_columns(
+        window_start=pl.lit(window.window_start), window_end=pl.lit(window.window_end)
+    )
+
+
+def verdict(evaluation: Evaluation) -> dict[str, str]:
+    """The latest verdicts as short texts (MLflow tags, Dagster metadata)."""
+    found: dict[str, str] = {}
+    latest = evaluation.latest_drift
+    if latest is not None:
+        found |= {
+            "window": latest.window_end.isoformat(),
+            "drift_status": latest.status,
+            "drifted_features": ", ".join(f.feature for f in latest.drifted) or "none",
+            "drifted_share": f"{latest.drifted_share:.3f}",
+            "prediction_drift": latest.prediction.status if latest.prediction else "off",
+        }
+    performance = evaluation.latest_performance
+    if performance is not None:
+        found |= {
+            "performance_window": performance.window.end.isoformat(),
+            "performance_status": performance.status,
+        }
+    return found
+
+
+def evaluate(
+    spec: ProductSpec,
+    connect: Connect,
+    tracking: TrackingResource,
+    *,
+    run_id: str | None = None,
+    log_to_mlflow: bool = True,
+) -> Evaluation:
+    """Evaluate the champion on every window not yet evaluated (at most
+    `max_catch_up_windows`), append the history and log the statistics and charts to MLflow.
+
+    Args:
+        spec: the product; `model` names the gold table and columns, `monitoring` the rules.
+        connect: opens a writable warehouse connection (a context manager).
+        tracking: the MLflow store and snapshot folder.
+        run_id: the Dagster run, recorded with each history row.
+        log_to_mlflow: False to keep MLflow untouched (the history is written regardless).
+
+    Returns:
+        The evaluation; `skipped` is set when there is no champion or nothing new to judge.
+    """
+    model, monitoring = _model(spec), spec.monitoring
+    started = time.perf_counter()
+    champion = find_champion(spec, tracking)
+    if champion is None:
+        return Evaluation(None, skipped="no champion yet: train the ML zone first")
+    if not champion.snapshot.is_file():
+        return Evaluation(
+            champion,
+            skipped=f"the snapshot of champion v{champion.version} is gone: {champion.snapshot}",
+        )
+    day = pl.col(model.time_column).cast(pl.Date)
+    snapshot = pl.scan_parquet(champion.snapshot)
+    snapshot_end: date = snapshot.select(day.max()).collect().item()
+    reference = (
+        snapshot.filter(day >= snapshot_end - timedelta(days=monitoring.reference_days - 1))
+        .select(_columns(model))
+        .collect()
+    )
+    after_snapshot = snapshot_end + timedelta(days=1)
+    after_holdout = (champion.holdout_end or snapshot_end) + timedelta(days=1)
+
+    with connect() as con:
+        history.ensure_history(con, spec)
+        latest, latest_labelled = _latest_days(con, spec)
+        ends = _ends(
+            latest,
+            history.last_window_end(con, spec, history.DRIFT_HISTORY, champion.version),
+            after_snapshot,
+            monitoring.max_catch_up_windows,
+        )
+        windows = [trailing_window(end, monitoring.window_days) for end in ends]
+        current = _read_rows(con, spec, windows[0].start, windows[-1].end) if windows else None
+        performance_ends = _ends(
+            latest_labelled,
+            history.last_window_end(con, spec, history.PERFORMANCE_HISTORY, champion.version),
+            after_holdout,
+            monitoring.max_catch_up_windows,
+        )
+        performance_windows = [
+            trailing_window(end, monitoring.performance_window_days, not_before=after_holdout)
+            for end in performance_ends
+        ]
+        labelled = (
+            _read_rows(con, spec, performance_windows[0].start, performance_windows[-1].end, True)
+            if performance_windows
+            else None
+        )
+    read_s = time.perf_counter() - started
+    if not windows and not performance_windows:
+        return Evaluation(
+            champion,
+            skipped=f"no gold day after the champion's snapshot (last day {snapshot_end})",
+            as_of=latest,
+        )
+
+    started = time.perf_counter()
+    champion_model = (
+        load_model(champion)
+        if (monitoring.prediction_drift and windows) or performance_windows
+        else None
+    )
+    if monitoring.prediction_drift and current is not None:
+        reference = _with_scores(reference, champion_model, spec, monitoring.max_scored_rows)
+        current = _with_scores(current, champion_model, spec, monitoring.max_scored_rows)
+    if labelled is not None:
+        labelled = _with_scores(labelled, champion_model, spec, monitoring.max_scored_rows)
+    scoring_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    numeric, categorical = split_kinds(reference.schema, model.features)
+    drift: list[WindowDrift] = []
+    for window in windows:
+        assert current is not None
+        ref = reference.filter(
+            reference_filter(model.time_column, snapshot_end, window, monitoring)
+        )
+        cur = current.filter(window_filter(model.time_column, window))
+        scores = (
+            (ref[SCORE].drop_nulls(), cur[SCORE].drop_nulls())
+            if monitoring.prediction_drift
+            else None
+        )
+        statistics = compare(ref, cur, numeric, categorical, monitoring, scores)
+        drift.append(summarize(statistics, window.start, window.end, monitoring))
+    statistics_s = time.perf_counter() - started
+    performance = [
+        window_performance(
+            labelled.filter(window_filter(model.time_column, window) & pl.col(SCORE).is_not_null()),
+            window,
+            entity_key=model.entity_key,
+            target=model.target,
+            score=SCORE,
+            primary=model.primary_metric,
+            decision_threshold=model.decision_threshold,
+            holdout=champion.holdout,
+            monitoring=monitoring,
+        )
+        for window in performance_windows
+        if labelled is not None
+    ]
+
+    stamp = {
+        "model_version": champion.version,
+        "data_version": champion.data_version,
+        "evaluated_at": datetime.now(UTC).replace(tzinfo=None),
+        "run_id": run_id,
+    }
+    drift_rows = (
+        pl.concat([_drift_rows(w, monitoring) for w in drift]).with_columns(
+            pl.lit(v).alias(k) for k, v in stamp.items()
+        )
+        if drift
+        else pl.DataFrame()
+    )
+    performance_rows = history_rows(performance).with_columns(
+        pl.lit(v).alias(k) for k, v in stamp.items()
+    )
+    started = time.perf_counter()
+    with connect() as con:
+        history.append(con, spec, history.DRIFT_HISTORY, drift_rows)
+        history.append(con, spec, history.PERFORMANCE_HISTORY, performance_rows)
+        drift_history = history.read(con, spec, history.DRIFT_HISTORY)
+        performance_history = history.read(con, spec, history.PERFORMANCE_HISTORY)
+    write_s = time.perf_counter() - started
+
+    evaluation = Evaluation(champion, drift, performance, as_of=latest)
+    mlflow_run_id, chart_count = None, 0
+    started = time.perf_counter()
+    if log_to_mlflow:
+        mlflow_run_id = monitoring_run(spec, champion, tracking)
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            written = charts.drift_charts(drift_history, folder / "drift", spec.name)
+            chart = charts.performance_chart(
+                performance_history,
+                model.primary_metric,
+                folder / "performance" / f"{model.primary_metric}.png",
+                spec.name,
+            )
+            chart_count = len(written) + (chart is not None)
+            log_evaluation(
+                mlflow_run_id,
+                champion,
+                drift_rows,
+                performance_rows,
+                folder,
+                verdict(evaluation),
+                tracking,
+            )
+    return Evaluation(
+        champion,
+        drift,
+        performance,
+        mlflow_run_id=mlflow_run_id,
+        as_of=latest,
+        charts=chart_count,
+        seconds={
+            "read": round(read_s, 3),
+            "scoring": round(scoring_s, 3),
+            "statistics": round(statistics_s, 3),
+            "history": round(write_s, 3),
+            "mlflow": round(time.perf_counter() - started, 3),
+        },
+    )

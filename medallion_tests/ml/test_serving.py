@@ -1,0 +1,173 @@
+"""`medallion serve` serves the champion over HTTP with the same predictions as in process,
+and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medallion.ml import workflow
+from medallion.ml.gates import Candidate
+from medallion.ml.serving import http_predict, serving_env, wait_until_ready
+from medallion.ml.snapshot import file_digest
+from medallion.resources.tracking import TrackingResource
+from medallion.spec import load_spec
+from medallion_tests.conftest import TINY_SPEC, write
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = """
+model:
+  table: revenue_by_country
+  target: label
+  entity_key: id
+  time_column: day
+  features: [amount, visits, plan]
+  sensitive: [group]
+  holdout_days: 3
+  variants:
+    lr: {estimator: logistic_regression, params: {max_iter: 200}}
+  gates:
+    bias_max_difference: 1.0
+    latency_p95_ms: 1000
+    latency_samples: 20
+    latency_rounds: 1
+    batch_rows: 1000
+    batch_seconds: 60
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
+    env.update(MEDALLION_HOME=str(tmp_path), MEDALLION_PRODUCTS=str(tmp_path / "products"))
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise AssertionError("children outlived the command")
+
+
+@pytest.fixture
+def champion(tmp_path, frame):
+    """A product 'shop' whose logistic regression is champion in a tmp_path MLflow store."""
+    spec = load_spec(write(tmp_path / "products" / "shop" / "product.yaml", TINY_SPEC + MODEL))
+    tracking = TrackingResource.for_data(tmp_path / "data")
+    scratch = tmp_path / "frame.parquet"
+    frame.write_parquet(scratch)
+    snapshot = tracking.snapshots() / "shop" / f"features-{file_digest(scratch)}.parquet"
+    snapshot.parent.mkdir(parents=True)
+    scratch.rename(snapshot)
+    version = file_digest(snapshot)
+    baseline = workflow.run_baseline(spec, snapshot, version, tracking)
+    result = workflow.run_variant(spec, "lr", snapshot, version, baseline, tracking)
+    promotion = workflow.promote(
+        spec, [Candidate("lr", result.model_version, result.metrics["roc_auc"])], tracking
+    )
+    assert promotion.champion_version == result.model_version
+    return spec, tracking, result, workflow.prepare(spec, snapshot)
+
+
+def test_serving_env_points_at_the_store_with_one_thread(tmp_path):
+    tracking = TrackingResource.for_data(tmp_path)
+    env = serving_env({"PATH": "/usr/bin"}, tracking, threads=1)
+    assert env["MLFLOW_TRACKING_URI"] == tracking.tracking_uri
+    assert env["OMP_NUM_THREADS"] == "1" and env["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert env["PATH"].split(os.pathsep)[0] == str(BIN)
+
+
+@pytest.mark.slow
+def test_medallion_serve_answers_like_the_model_in_process(tmp_path, champion):
+    _, _, result, data = champion
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(BIN / "medallion"), "serve", "--product", "shop", "--port", str(port)],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url, timeout_s=120)
+        served = http_predict(url)(data.x_holdout.head(20))
+        import mlflow.pyfunc
+
+        local = mlflow.pyfunc.load_model(result.model_uri).predict(data.x_holdout.head(20))
+        assert np.allclose(served, local)
+    finally:
+        _stop(process)
+
+
+@pytest.mark.slow
+def test_medallion_serve_refuses_without_a_champion(tmp_path):
+    write(tmp_path / "products" / "shop" / "product.yaml", TINY_SPEC + MODEL)
+    done = subprocess.run(
+        [str(BIN / "medallion"), "serve", "--product", "shop"],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "no version of model 'shop' has alias 'champion'" in done.stderr
+
+
+@pytest.mark.slow
+def test_medallion_ui_starts_the_mlflow_ui_on_the_same_store(tmp_path):
+    for name in ("workspace.yaml", "dagster.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    mlflow_port = _free_port()
+    process = subprocess.Popen(
+        [
+            str(BIN / "medallion"),
+            "ui",
+            "--port",
+            str(_free_port()),
+            "--mlflow-port",
+            str(mlflow_port),
+        ],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{mlflow_port}/health", timeout=5
+                ) as response:
+                    assert response.read() == b"OK"
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert (tmp_path / "data" / "mlflow" / "mlflow.db").is_file()
+    finally:
+        _stop(process)
