@@ -28,6 +28,7 @@ SILVER_CHECKS = {
         True,
         "Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly.",
     ),
+    names.KEY_UNIQUE: (True, "One silver row per key."),
     names.COMPLETENESS: (True, "The share of complete records is at least the declared minimum."),
     names.FAIL_RULES: (True, "No row breaks a rule of severity fail."),
     names.WARN_RULES: (False, "Rows kept in silver that break a rule of severity warn."),

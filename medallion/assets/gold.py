@@ -50,12 +50,16 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         with warehouse.get_connection() as con:
             started = time.perf_counter()
             build_gold(con, spec, name)
-            record_revision(con, spec, table, [gold.key or gold.grain[0]], context.run_id)
             transform_s = time.perf_counter() - started
+
+            def revision():
+                record_revision(con, spec, table, [gold.key or gold.grain[0]], context.run_id)
+                return revision_counts(con, spec, table, gold.tolerance)
+
             outcomes = run_checks(
                 [
                     lambda: grain_unique(con, spec, name),
-                    lambda: revision_counts(con, spec, table, gold.tolerance),
+                    revision,
                     lambda: no_pii(con, spec, name),
                 ]
             )

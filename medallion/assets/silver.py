@@ -13,6 +13,7 @@ from medallion.checks import expectations, names
 from medallion.checks.revisions import record_revision, revision_counts
 from medallion.checks.silver import (
     completeness,
+    key_unique,
     referential_integrity,
     row_accounting,
     rule_outcomes,
@@ -62,11 +63,13 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         with warehouse.get_connection() as con:
             started = time.perf_counter()
             counts = build_silver(con, spec, entity, pads)
-            record_revision(con, spec, table, source.key, context.run_id)
             transform_s = time.perf_counter() - started
             outcomes = run_checks(
                 [
                     lambda: row_accounting(con, spec, entity),
+                    lambda: key_unique(
+                        spec, entity, *record_revision(con, spec, table, source.key, context.run_id)
+                    ),
                     lambda: completeness(con, spec, entity),
                     lambda: rule_outcomes(spec, entity, counts),
                     lambda: revision_counts(con, spec, table, source.tolerance),

@@ -4,7 +4,9 @@ DuckDB as SQL (no copy of the table into pandas).
 Expectations mirror the row rules: the ones backing quarantine/fail rules must hold on
 silver (a failure means a rule was not enforced) and block; those backing warn rules
 report how many rows still break them. Regex patterns are enforced by the silver row rule
-only: GX does not support regex on the DuckDB dialect.
+only: GX does not support regex on the DuckDB dialect. Key uniqueness is not in the suite:
+GX's unique expectation dominated validation time (8.8 of 10.9 s at 10M rows), and silver
+checks it for free as rows = distinct keys (check `key_unique`).
 """
 
 from __future__ import annotations
@@ -66,20 +68,12 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
                     declared.severity,
                 )
             )
-    if len(source.key) == 1:
-        plan.append(
-            PlannedExpectation("ExpectColumnValuesToBeUnique", {"column": source.key[0]}, "fail")
-        )
-    else:
-        plan.append(
-            PlannedExpectation(
-                "ExpectCompoundColumnsToBeUnique", {"column_list": list(source.key)}, "fail"
-            )
-        )
     return plan
 
 
-def validate(warehouse: Path, spec: ProductSpec, entity: str) -> CheckOutcome:
+def validate(
+    warehouse: Path, spec: ProductSpec, entity: str, config: dict | None = None
+) -> CheckOutcome:
     """Run the entity's suite against its silver table in the DuckDB file (read-only,
     waiting like every other connection while another process writes)."""
     import great_expectations as gx
@@ -96,7 +90,9 @@ def validate(warehouse: Path, spec: ProductSpec, entity: str) -> CheckOutcome:
     source = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{warehouse}",
-        kwargs={"creator": lambda: ConnectionWrapper(connect(warehouse, read_only=True))},
+        kwargs={
+            "creator": lambda: ConnectionWrapper(connect(warehouse, read_only=True, config=config))
+        },
     )
     suite = gx.ExpectationSuite(name=f"{spec.name}.silver.{entity}")
     for planned in plan:

@@ -5,6 +5,7 @@ FILE_LEDGER = "file_ledger"
 SCHEMA_DRIFT = "schema_drift"
 
 ROW_ACCOUNTING = "row_accounting"
+KEY_UNIQUE = "key_unique"
 COMPLETENESS = "completeness"
 FAIL_RULES = "fail_rules"
 WARN_RULES = "warn_rules"

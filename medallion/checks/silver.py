@@ -18,9 +18,9 @@ EXAMPLES = 5
 def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str) -> CheckOutcome:
     """Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly.
 
-    Each bronze row is traced by its lineage (batch, row number) to silver or quarantine;
-    one found in neither counts as a duplicate only if a newer row of its key is in silver.
-    Anything else was lost, and a silver row with no bronze origin was invented.
+    Each bronze row is traced by its lineage (batch, row number) to silver or quarantine in
+    one pass; one found in neither counts as a duplicate only if a newer row of its key is in
+    silver. Anything else was lost, and a silver row with no bronze origin was invented.
     """
     source = spec.sources[entity]
     keys = [quote(k) for k in source.key]
@@ -28,35 +28,39 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
     bronze = spec.table("bronze", entity)
     silver = spec.table("silver", entity)
     quarantine = spec.table("quarantine", entity)
-    key_match = " AND ".join(f"k.{k} = b.{k}" for k in keys)
+    key_list = ", ".join(keys)
     per_batch = con.execute(
         f"""
-        WITH b AS (SELECT _batch_id, _row_number, {typed_keys} FROM {bronze}),
-             s AS (SELECT _batch_id, _row_number FROM {silver}),
-             q AS (SELECT _batch_id, _row_number FROM {quarantine}),
-             k AS (SELECT DISTINCT {", ".join(keys)} FROM {silver}),
-             fate AS (
-                SELECT b._batch_id,
-                       CASE WHEN s._row_number IS NOT NULL AND q._row_number IS NOT NULL THEN 'both'
-                            WHEN s._row_number IS NOT NULL THEN 'silver'
-                            WHEN q._row_number IS NOT NULL THEN 'quarantine'
-                            WHEN EXISTS (SELECT 1 FROM k WHERE {key_match}) THEN 'duplicate'
-                            ELSE 'lost' END AS fate
-                FROM b
-                LEFT JOIN s USING (_batch_id, _row_number)
+        WITH b AS (SELECT _batch_id, _row_number, TRUE AS in_b, {typed_keys} FROM {bronze}),
+             s AS (SELECT _batch_id, _row_number, TRUE AS in_s FROM {silver}),
+             q AS (SELECT _batch_id, _row_number, TRUE AS in_q FROM {quarantine}),
+             placed AS (
+                SELECT _batch_id, coalesce(in_b, FALSE) AS in_b, coalesce(in_s, FALSE) AS in_s,
+                       coalesce(in_q, FALSE) AS in_q, {", ".join("b." + k for k in keys)}
+                FROM b FULL JOIN s USING (_batch_id, _row_number)
                 LEFT JOIN q USING (_batch_id, _row_number)
+             ),
+             silver_keys AS (SELECT DISTINCT {key_list}, TRUE AS superseded FROM {silver}),
+             unplaced AS (
+                SELECT _batch_id, coalesce(superseded, FALSE) AS superseded
+                FROM (SELECT * FROM placed WHERE in_b AND NOT in_s AND NOT in_q)
+                LEFT JOIN silver_keys USING ({key_list})
              )
-        SELECT _batch_id, count(*) AS bronze,
-               count(*) FILTER (fate = 'silver') AS silver,
-               count(*) FILTER (fate = 'quarantine') AS quarantined,
-               count(*) FILTER (fate = 'duplicate') AS duplicates,
-               count(*) FILTER (fate IN ('lost', 'both')) AS unaccounted
-        FROM fate GROUP BY _batch_id ORDER BY _batch_id
+        SELECT p._batch_id,
+               count(*) FILTER (in_b) AS bronze,
+               count(*) FILTER (in_b AND in_s AND NOT in_q) AS silver,
+               count(*) FILTER (in_b AND in_q AND NOT in_s) AS quarantined,
+               coalesce(max(u.duplicates), 0) AS duplicates,
+               count(*) FILTER (in_s AND in_q) + coalesce(max(u.lost), 0) AS unaccounted,
+               count(*) FILTER (NOT in_b) AS invented
+        FROM placed AS p
+        LEFT JOIN (SELECT _batch_id, count(*) FILTER (superseded) AS duplicates,
+                          count(*) FILTER (NOT superseded) AS lost
+                   FROM unplaced GROUP BY 1) AS u USING (_batch_id)
+        GROUP BY p._batch_id ORDER BY p._batch_id
         """
     ).fetchall()
-    invented = con.execute(
-        f"""SELECT count(*) FROM {silver} AS s ANTI JOIN {bronze} AS b USING (_batch_id, _row_number)"""
-    ).fetchone()[0]
+    invented = sum(row[6] for row in per_batch)
     totals = [sum(row[i] for row in per_batch) for i in range(1, 6)]
     broken = [row for row in per_batch if row[5] > 0]
     passed = not broken and invented == 0
@@ -205,4 +209,21 @@ def referential_integrity(
             )
         ),
         metadata={"orphans": orphans, "example_orphan_keys": examples},
+    )
+
+
+def key_unique(spec: ProductSpec, entity: str, rows: int, keys: int) -> CheckOutcome:
+    """One silver row per key: the row count equals the number of distinct keys (both are
+    counted once per revision, so this costs nothing extra)."""
+    key = spec.sources[entity].key
+    return CheckOutcome(
+        name=names.KEY_UNIQUE,
+        passed=rows == keys,
+        severity="ERROR",
+        description=(
+            f"{rows:,} rows, one per {', '.join(key)}"
+            if rows == keys
+            else f"{rows - keys:,} extra row(s) for {keys:,} distinct {', '.join(key)}"
+        ),
+        metadata={"rows": rows, "distinct_keys": keys, "key": key},
     )

@@ -106,3 +106,11 @@ def test_referential_integrity_names_orphan_keys(built, con, spec):
     assert not outcome.passed
     assert outcome.metadata["orphans"] == {"customer_id": 1}
     assert outcome.metadata["example_orphan_keys"] == {"customer_id": ["99"]}
+
+
+def test_key_unique_compares_rows_with_distinct_keys(spec):
+    from medallion.checks.silver import key_unique
+
+    assert key_unique(spec, "orders", 5, 5).passed
+    broken = key_unique(spec, "orders", 5, 4)
+    assert not broken.passed and broken.description == "1 extra row(s) for 4 distinct order_id"

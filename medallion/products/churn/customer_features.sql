@@ -1,6 +1,7 @@
 -- customer_features: one row per active customer per day (snapshot_date), with trailing
--- 7/30/90-day features computed by RANGE window frames over a dense per-customer daily
--- calendar, and the label churned_30d (NULL while its 30 days are not yet observed).
+-- 7/30/90-day features computed by ROWS window frames over a dense per-customer daily
+-- calendar (one row per active day, so N rows = N days, and ROWS frames are about twice as
+-- fast as RANGE ones), and the label churned_30d (NULL while its 30 days are not yet observed).
 WITH days AS (
     SELECT CAST(range AS DATE) AS day
     FROM range(
@@ -83,11 +84,11 @@ windows AS (
     FROM daily
     WINDOW
         w7 AS (PARTITION BY customer_id ORDER BY day
-               RANGE BETWEEN INTERVAL 6 DAY PRECEDING AND CURRENT ROW),
+               ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
         w30 AS (PARTITION BY customer_id ORDER BY day
-                RANGE BETWEEN INTERVAL 29 DAY PRECEDING AND CURRENT ROW),
+                ROWS BETWEEN 29 PRECEDING AND CURRENT ROW),
         w90 AS (PARTITION BY customer_id ORDER BY day
-                RANGE BETWEEN INTERVAL 89 DAY PRECEDING AND CURRENT ROW),
+                ROWS BETWEEN 89 PRECEDING AND CURRENT ROW),
         history AS (PARTITION BY customer_id ORDER BY day
                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
