@@ -636,10 +636,19 @@ def load_specs(paths: list[Path]) -> list[ProductSpec]:
     """Load several products; their names must be unique because they prefix every table."""
     specs = [load_spec(path) for path in paths]
     seen: dict[str, Path | None] = {}
+    sources: dict[str, ProductSpec] = {}
     for spec in specs:
         if spec.name in seen:
             raise SpecError(
                 f"{spec.path}: name: product {spec.name!r} also declared in {seen[spec.name]}"
             )
         seen[spec.name] = spec.path
+        for source in spec.sources:
+            if source in sources:
+                raise SpecError(
+                    f"{spec.path}: sources.{source}: also a source of product "
+                    f"{sources[source].name!r} ({sources[source].path}); landing folders are "
+                    "named by source, so source names must be unique across products"
+                )
+            sources[source] = spec
     return specs

@@ -153,3 +153,11 @@ def test_two_products_with_one_name_are_refused(spec_path, tmp_path):
     copy = write(tmp_path / "other" / "product.yaml", spec_path.read_text())
     with pytest.raises(SpecError, match=r"name: product 'shop' also declared in"):
         load_specs([spec_path, copy])
+
+
+def test_a_source_name_used_by_two_products_is_refused(spec_path, tmp_path):
+    raw = yaml.safe_load(TINY_SPEC)
+    raw["name"] = "other_shop"
+    other = write(tmp_path / "other" / "product.yaml", yaml.safe_dump(raw))
+    with pytest.raises(SpecError, match=r"sources\.customers: also a source of product 'shop'"):
+        load_specs([spec_path, other])
