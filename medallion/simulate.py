@@ -11,12 +11,17 @@ its request, if any, runs the retrain job. Everything is recorded in one Dagster
 warehouse and MLflow store under `home`, so the UIs can be opened on it afterwards. The
 report says on which day drift was detected, which features moved, which retraining ran
 and which model versions it registered.
+
+Training uses `gap_days` = the label horizon seen in gold when the product declares fewer
+(an honest holdout for the performance monitor to compare with) and, unless asked not to,
+relaxed bias and latency gates, which a world of a few hundred customers cannot meet. Both
+are printed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +39,7 @@ from medallion.spec import ProductSpec
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Run config for in-process runs: their events go to the instance, not the terminal."""
+Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -236,7 +242,10 @@ def _registered(result: dg.ExecuteInProcessResult, spec: ProductSpec) -> list[st
     return sorted(versions, key=int)
 
 
-def _generate(spec: ProductSpec, settings: Settings, options: SimulationOptions, days) -> None:
+def _generate(
+    spec: ProductSpec, settings: Settings, options: SimulationOptions, days: Iterable[int]
+) -> None:
+    """Deliver the given days of the product's world (drift from history + drift_from)."""
     total = options.history + options.days
     drift = (
         DriftOptions(options.history + options.drift_from, options.drift_strength)
@@ -264,7 +273,7 @@ def _generate(spec: ProductSpec, settings: Settings, options: SimulationOptions,
 def simulate(
     spec: ProductSpec,
     options: SimulationOptions,
-    echo: Callable[[str], None] = print,
+    echo: Echo = print,
 ) -> SimulationReport:
     """Run the simulation described in the module docstring; see SimulationOptions."""
     if not has_model(spec) or not spec.generator:
@@ -288,8 +297,9 @@ def simulate(
         runner = _Runner(defs, instance)
         requests = runner.tick(f"{spec.name}_landing")
         result = _ingest(runner, spec, requests, {"medallion/simulated_day": "backfill"})
-        if not result.success:
-            raise RuntimeError(f"backfill ingestion failed: {_failures(result)}")
+        if result is None or not result.success:
+            reason = _failures(result) if result else "no landing file"
+            raise RuntimeError(f"backfill ingestion failed: {reason}")
         trained = _with_horizon(spec, settings, options)
         if options.lenient_gates:
             echo("bias and latency gates relaxed for the simulation (--strict-gates keeps them)")
@@ -313,7 +323,7 @@ def simulate(
             _generate(spec, settings, options, [absolute])
             tags = {"medallion/simulated_day": str(day)}
             result = _ingest(runner, spec, runner.tick(f"{spec.name}_landing"), tags)
-            if not result.success:
+            if result is not None and not result.success:
                 entry.action = f"ingest failed: {_failures(result)}"
             if _champion_version(defs, trained) is None:
                 _train(runner, trained, echo, f"day {day}")
@@ -347,9 +357,10 @@ def _with_horizon(spec: ProductSpec, settings: Settings, options: SimulationOpti
 
 def _ingest(
     runner: _Runner, spec: ProductSpec, requests: list[dg.RunRequest], tags: dict[str, str]
-) -> dg.ExecuteInProcessResult | _Nothing:
+) -> dg.ExecuteInProcessResult | None:
+    """One in-process run of the ingest job for the union of the requests' selections."""
     if not requests:
-        return _Nothing()
+        return None
     selection = sorted(
         {key for request in requests for key in request.asset_selection or []},
         key=lambda k: k.to_user_string(),
@@ -358,11 +369,8 @@ def _ingest(
     return runner.run(ingest_job_name(spec), selection, tags)
 
 
-class _Nothing:
-    success = True
-
-
-def _train(runner: _Runner, spec: ProductSpec, echo, when: str) -> str | None:
+def _train(runner: _Runner, spec: ProductSpec, echo: Echo, when: str) -> str | None:
+    """Run the retrain job (the first training); the champion version after it."""
     from medallion.monitoring.jobs import retrain_job_name
 
     result = runner.run(retrain_job_name(spec), tags={"medallion/trigger": "simulation"})
@@ -379,8 +387,9 @@ def _train(runner: _Runner, spec: ProductSpec, echo, when: str) -> str | None:
 
 
 def _retrain(
-    runner: _Runner, spec: ProductSpec, day: int, request: dg.RunRequest, echo
+    runner: _Runner, spec: ProductSpec, day: int, request: dg.RunRequest, echo: Echo
 ) -> Retraining:
+    """Run what the retrain sensor requested and record what it registered and promoted."""
     from medallion.monitoring.jobs import retrain_job_name
 
     before = _champion_version(runner.defs, spec)
@@ -405,7 +414,10 @@ def _retrain(
     return retraining
 
 
-def _read_evaluation(result: dg.ExecuteInProcessResult, spec: ProductSpec, entry: DayReport):
+def _read_evaluation(
+    result: dg.ExecuteInProcessResult, spec: ProductSpec, entry: DayReport
+) -> None:
+    """Copy the monitoring run's verdicts into the day's report."""
     drift = _metadata(result, dg.AssetKey([spec.name, names.GROUP, names.DRIFT]))
     if drift:
         entry.drift_status = str(drift.get("status", "-"))

@@ -5,9 +5,12 @@ every new window of gold against the data it was trained on and every newly labe
 against its holdout, appends the history in DuckDB and logs metrics and charts to MLflow.
 Asset checks report the latest window, naming the drifted features; they never block, since
 nothing runs downstream of monitoring: the retrain sensor reads the alert from the metadata.
+Without a champion, or with no gold day after its snapshot, nothing is materialized (the
+asset is subsettable so that its checks are optional too).
 """
 
 import math
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -20,6 +23,11 @@ from medallion.monitoring.jobs import has_model
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
+
+if TYPE_CHECKING:  # the evaluation imports MLflow; load it only when an evaluation runs
+    from medallion.monitoring.drift import WindowDrift
+    from medallion.monitoring.evaluate import Evaluation
+    from medallion.monitoring.performance import WindowPerformance
 
 KINDS = {"duckdb", "polars", "mlflow"}
 
@@ -43,7 +51,7 @@ def _markdown(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
 
 
-def drift_outcomes(window, spec: ProductSpec) -> list[CheckOutcome]:
+def drift_outcomes(window: "WindowDrift", spec: ProductSpec) -> list[CheckOutcome]:
     """The data and prediction drift checks of the latest window."""
     monitoring = spec.monitoring
     drifted, watched = window.drifted, window.watched
@@ -91,7 +99,7 @@ def drift_outcomes(window, spec: ProductSpec) -> list[CheckOutcome]:
     return [data, scores]
 
 
-def performance_outcome(window) -> CheckOutcome:
+def performance_outcome(window: "WindowPerformance") -> CheckOutcome:
     """The performance check of the latest labelled window."""
     passed = window.status not in ("warn", "alert")
     text = window.describe() if window.status != "insufficient" else "too few labelled rows"
@@ -111,7 +119,7 @@ def performance_outcome(window) -> CheckOutcome:
     )
 
 
-def _drift_table(window) -> str:
+def _drift_table(window: "WindowDrift") -> str:
     rows = [
         [f.feature, f.status, f.values.get("psi", math.nan), f.values.get("ks", f.values.get("js"))]
         for f in sorted(window.features, key=lambda f: -f.values.get("psi", 0.0))
@@ -119,7 +127,7 @@ def _drift_table(window) -> str:
     return _markdown(["feature", "status", "psi", "ks / js"], rows)
 
 
-def _common(evaluation) -> dict[str, dg.MetadataValue]:
+def _common(evaluation: "Evaluation") -> dict[str, dg.MetadataValue]:
     champion = evaluation.champion
     metadata = {
         names.MODEL_VERSION: dg.MetadataValue.text(champion.version),
@@ -133,7 +141,7 @@ def _common(evaluation) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
-def drift_metadata(evaluation, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
+def drift_metadata(evaluation: "Evaluation", spec: ProductSpec) -> dict[str, dg.MetadataValue]:
     """What the drift asset shows, and what the retrain sensor reads (alert, alert_day)."""
     from medallion.monitoring.history import DRIFT_HISTORY, history_table
 
@@ -162,7 +170,9 @@ def drift_metadata(evaluation, spec: ProductSpec) -> dict[str, dg.MetadataValue]
     }
 
 
-def performance_metadata(evaluation, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
+def performance_metadata(
+    evaluation: "Evaluation", spec: ProductSpec
+) -> dict[str, dg.MetadataValue]:
     """What the performance asset shows, and what the retrain sensor reads."""
     from medallion.monitoring.history import PERFORMANCE_HISTORY, history_table
 
@@ -259,7 +269,7 @@ def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
             ),
         ],
         op_tags=DUCKDB_TAG,
-        can_subset=False,
+        can_subset=True,
     )
     def _evaluate(
         context: dg.AssetExecutionContext,
@@ -272,8 +282,9 @@ def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         if evaluation.skipped:
             context.log.warning(f"{spec.name} monitoring skipped: {evaluation.skipped}")
             return
+        selected = context.selected_asset_keys
         latest = evaluation.latest_drift
-        if latest is not None:
+        if latest is not None and drift_key in selected:
             context.log.info(
                 f"drift {latest.window_end}: {latest.status}; drifted: "
                 + (", ".join(f.describe() for f in latest.drifted) or "none")
@@ -284,7 +295,7 @@ def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
                 check_results=[to_result(o, drift_key) for o in drift_outcomes(latest, spec)],
             )
         performance = evaluation.latest_performance
-        if performance is not None:
+        if performance is not None and performance_key in selected:
             yield dg.MaterializeResult(
                 asset_key=performance_key,
                 metadata=performance_metadata(evaluation, spec),

@@ -1,7 +1,7 @@
 """One benchmark stage in a process of its own, so that its peak memory is its own.
 
-`python -m medallion.bench.child <stage> <request.json> <result.json>` runs generate, floor
-or pipeline as the request says and writes what it measured, with the process's peak
+`python -m medallion.bench.child <stage> <request.json> <result.json>` runs generate, floor,
+pipeline or drift as the request says and writes what it measured, with the process's peak
 resident memory, to the result file (stdout and stderr are left to logs).
 """
 

@@ -92,6 +92,8 @@ def run_size(spec: ProductSpec, rows: int, options: BenchOptions, workdir: Path)
     floor = run_stage(
         "floor", {**common, "sources": sources, "database": str(workdir / "floor.duckdb")}, workdir
     )
+    if floor["rows"] != generated["rows"]:
+        raise BenchError(f"floor loaded {floor['rows']}, generated {generated['rows']}")
     pipeline_db = str(workdir / "warehouse.duckdb")
     pipeline = run_stage(
         "pipeline",
@@ -104,8 +106,6 @@ def run_size(spec: ProductSpec, rows: int, options: BenchOptions, workdir: Path)
     else:
         drift = run_stage("drift", {**common, "database": pipeline_db}, workdir)
         stage3 = {k: v for k, v in drift.items() if k != "stage"}
-    if floor["rows"] != generated["rows"]:
-        raise BenchError(f"floor loaded {floor['rows']}, generated {generated['rows']}")
     return {
         "label": size_label(rows),
         "rows_requested": rows,

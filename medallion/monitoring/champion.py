@@ -59,6 +59,10 @@ def find_champion(spec: ProductSpec, tracking: TrackingResource) -> Champion | N
     Raises:
         ValueError: when the champion's run records no data version.
     """
+    if tracking.tracking_uri.startswith("sqlite:///"):
+        store = Path(tracking.tracking_uri.removeprefix("sqlite:///"))
+        if not store.exists():
+            return None  # nothing was ever tracked: do not create the store just to look
     client = tracking.activate()
     name = registry.registered_model_name(spec)
     version = registry.version_by_alias(client, name, registry.CHAMPION)

@@ -79,7 +79,7 @@ def drift_charts(history: pl.DataFrame, folder: Path, title: str) -> list[Path]:
     changes = _version_changes(history)
     written = []
     for (feature,), rows in history.sort("window_end").group_by("feature", maintain_order=True):
-        figure, axis = plt.subplots(figsize=(7, 2.8))
+        figure, axis = plt.subplots(figsize=(7, 2.8), layout="constrained")
         statistics = sorted(rows["statistic"].unique().to_list(), key=lambda s: s != "psi")
         for statistic, color in zip(statistics, COLORS, strict=False):
             series = rows.filter(pl.col("statistic") == statistic)
@@ -111,7 +111,7 @@ def performance_chart(history: pl.DataFrame, metric: str, path: Path, title: str
         return None
     plt = _plt()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure, axis = plt.subplots(figsize=(7, 2.6))
+    figure, axis = plt.subplots(figsize=(7, 2.6), layout="constrained")
     x = rows["window_end"].to_list()
     axis.plot(x, rows["value"].to_numpy(), marker=".", label=metric)
     axis.step(x, rows["holdout_value"].to_numpy(), where="mid", color="grey", label="holdout")

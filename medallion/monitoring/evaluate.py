@@ -39,7 +39,7 @@ from medallion.monitoring.windows import (
     window_filter,
 )
 from medallion.resources.tracking import TrackingResource
-from medallion.spec import ModelSpec, ProductSpec
+from medallion.spec import ModelSpec, MonitoringSpec, ProductSpec
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 SCORE = "_score"
@@ -143,7 +143,7 @@ def _with_scores(frame: pl.DataFrame, model, spec: ProductSpec, limit: int) -> p
     return frame.with_columns(pl.Series(SCORE, values).fill_nan(None))
 
 
-def _drift_rows(window: WindowDrift, monitoring) -> pl.DataFrame:
+def _drift_rows(window: WindowDrift, monitoring: MonitoringSpec) -> pl.DataFrame:
     """The window's statistics plus its dataset row (share of drifted features)."""
     stats = window.statistics
     dataset = pl.DataFrame(

@@ -21,13 +21,25 @@ from medallion.ml.serving import http_predict, serving_env, wait_until_ready
 from medallion.ml.snapshot import file_digest
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import load_spec
-from medallion_tests.conftest import TINY_SPEC, write
+from medallion_tests.conftest import write
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = """
+PRODUCT = """
+name: shop
+description: A product with a model, for the serving tests.
+sources:
+  shop_visits:
+    format: csv
+    key: [id]
+    columns:
+      id: {type: BIGINT, required: true}
+gold:
+  features:
+    grain: [id]
+    sql: "SELECT id FROM {{ silver.shop_visits }}"
 model:
-  table: revenue_by_country
+  table: features
   target: label
   entity_key: id
   time_column: day
@@ -75,7 +87,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def champion(tmp_path, frame):
     """A product 'shop' whose logistic regression is champion in a tmp_path MLflow store."""
-    spec = load_spec(write(tmp_path / "products" / "shop" / "product.yaml", TINY_SPEC + MODEL))
+    spec = load_spec(write(tmp_path / "products" / "shop" / "product.yaml", PRODUCT))
     tracking = TrackingResource.for_data(tmp_path / "data")
     scratch = tmp_path / "frame.parquet"
     frame.write_parquet(scratch)
@@ -124,7 +136,7 @@ def test_medallion_serve_answers_like_the_model_in_process(tmp_path, champion):
 
 @pytest.mark.slow
 def test_medallion_serve_refuses_without_a_champion(tmp_path):
-    write(tmp_path / "products" / "shop" / "product.yaml", TINY_SPEC + MODEL)
+    write(tmp_path / "products" / "shop" / "product.yaml", PRODUCT)
     done = subprocess.run(
         [str(BIN / "medallion"), "serve", "--product", "shop"],
         env=_env(tmp_path),
