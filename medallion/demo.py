@@ -9,6 +9,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from medallion.assets.ml import ml_assets
+from medallion.assets.monitoring import monitoring_assets
 from medallion.build import build_resources, product_assets
 from medallion.generate.defects import KINDS, DefectOptions
 from medallion.generate.product import generator_default, run_generator
@@ -38,9 +40,14 @@ def materialize_all(
     settings: Settings,
     instance: dg.DagsterInstance,
     log_level: str = "CRITICAL",
+    *,
+    models: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every zone asset of the products in process, recorded in `instance`."""
+    """Materialize every zone asset of the products in process, recorded in `instance`;
+    with `models`, also train and promote the model variants and evaluate drift."""
     assets = [asset for spec in specs for asset in product_assets(spec)]
+    if models:
+        assets += [a for spec in specs for a in (*ml_assets(spec), *monitoring_assets(spec))]
     return dg.materialize(
         assets,
         resources=build_resources(settings),
@@ -105,8 +112,8 @@ def run_demo(
                 f"generated sample landing data for {spec.name}: "
                 + ", ".join(f"{source} {n:,}" for source, n in rows.items())
             )
-    print(f"materializing {sum(len(product_assets(s)) for s in specs)} assets and checks ...")
-    result = materialize_all(specs, settings, instance)
+    print("materializing every zone, training the model variants, evaluating drift ...")
+    result = materialize_all(specs, settings, instance, models=True)
     for event in result.get_step_failure_events():
         print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
     print(format_checks(result.get_asset_check_evaluations()))
@@ -115,8 +122,36 @@ def run_demo(
     elapsed = time.perf_counter() - started
     status = "succeeded" if result.success else "FAILED"
     print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {settings.warehouse}")
-    print("open the UI: `make ui` (or `medallion ui`), then http://127.0.0.1:3000")
+    for line in champion_lines(specs, settings):
+        print(line)
+    print("open the UIs: `make ui` (or `medallion ui`): Dagster on http://127.0.0.1:3000,")
+    print("MLflow (compare the model versions) on http://127.0.0.1:5000")
     return 0 if result.success else 1
+
+
+def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
+    """Which registered model version is champion, with its primary metric."""
+    from medallion.ml.registry import registered_model_name, version_by_alias
+    from medallion.resources.tracking import TrackingResource
+
+    lines = []
+    client = TrackingResource.for_data(settings.data).activate()
+    for spec in specs:
+        if spec.model is None or not spec.model.variants:
+            continue
+        name = registered_model_name(spec)
+        champion = version_by_alias(client, name, "champion")
+        if champion is None:
+            lines.append(f"{name}: no champion yet (see the gate checks in the UI)")
+            continue
+        metric = spec.model.primary_metric
+        value = client.get_run(champion.run_id).data.metrics.get(metric)
+        shown = f"{value:.3f}" if value is not None else "n/a"
+        variant = champion.tags.get("variant", "?")
+        lines.append(
+            f"{name}: champion is version {champion.version} ({variant}), {metric} {shown}"
+        )
+    return lines
 
 
 def quarantine_reasons(

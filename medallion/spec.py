@@ -162,7 +162,10 @@ class SourceSpec(_Strict):
         description="Extra columns: accept (record only), rescue (keep as JSON), fail (refuse file).",
     )
     max_quarantine_share: float = Field(
-        default=0.05, ge=0, le=1, description="Share of quarantined rows above which a WARN is raised."
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of quarantined rows above which a WARN is raised.",
     )
 
     @model_validator(mode="after")
@@ -565,7 +568,9 @@ def _check_refs(spec: ProductSpec, path: Path) -> None:
                 f"(known: {sorted(n for n in spec.gold if n != name)})"
             )
         retired_inputs = [
-            table for zone, table in spec.gold_inputs(name) if zone == "gold" and spec.gold[table].retired
+            table
+            for zone, table in spec.gold_inputs(name)
+            if zone == "gold" and spec.gold[table].retired
         ]
         if retired_inputs and not gold.retired:
             raise SpecError(f"{path}: gold.{name}: reads retired gold product(s) {retired_inputs}")

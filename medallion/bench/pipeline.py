@@ -248,7 +248,7 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
         seconds = time.perf_counter() - started
         events = run_events(instance, result.run_id)
     failures = [
-        f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+        f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
         for event in result.get_step_failure_events()
     ]
     return PipelineResult(
@@ -257,3 +257,10 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
         zones=summarize(events, zone_of, sampler.samples),
         failures=failures,
     )
+
+
+def _root_cause(error) -> str:
+    """The innermost error of a step failure: Dagster wraps the one that matters."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
