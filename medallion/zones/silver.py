@@ -114,15 +114,9 @@ def silver_sql(spec: ProductSpec, source_name: str) -> str:
             SELECT * EXCLUDE (_violations, _warnings) FROM {TYPED} WHERE len(_violations) = 0
         ),
         cleaned AS ({cleaned}),
-        repeated AS (SELECT {partition} FROM cleaned GROUP BY ALL HAVING count(*) > 1),
         latest AS (
-            -- only keys delivered more than once go through the window
-            SELECT * FROM cleaned ANTI JOIN repeated USING ({partition})
-            UNION ALL BY NAME
-            SELECT * FROM (
-                SELECT * FROM cleaned SEMI JOIN repeated USING ({partition})
-                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {", ".join(order)}) = 1
-            )
+            SELECT * FROM cleaned
+            QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {", ".join(order)}) = 1
         ),
         derived AS (SELECT *{"".join(", " + d for d in derived)} FROM latest)
         SELECT {", ".join(final)} FROM derived
