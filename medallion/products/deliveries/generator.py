@@ -13,8 +13,6 @@ whether generated alone or together with all other days.
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -22,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import yaml
 
-from medallion.generate.defects import ColumnRoles, DefectOptions, append_malformed_lines, inject
+from medallion.generate.batches import days_to_deliver, write_daily_batches
+from medallion.generate.defects import DefectOptions
 from medallion.generate.options import DriftOptions
-from medallion.generate.writer import write_batch
 
 SPEC_PATH = Path(__file__).with_name("product.yaml")
 
@@ -136,18 +133,6 @@ _CREATED_HOURS = (0, 0, 0, 0, 0, 0, 1, 3, 6, 8, 9, 9, 8, 8, 9, 10, 10, 8, 5, 3, 
 _OTHER_EXCEPTION_P = (0.3, 0.0, 0.2, 0.5)
 _NETWORK, _PARCELS, _WEATHER = 0, 1, 2
 
-_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "json": "json"}
-_SIMPLE_TYPES: dict[str, pl.DataType] = {
-    "BIGINT": pl.Int64(),
-    "INTEGER": pl.Int32(),
-    "VARCHAR": pl.String(),
-    "DATE": pl.Date(),
-    "TIMESTAMP": pl.Datetime("us"),
-    "DOUBLE": pl.Float64(),
-    "BOOLEAN": pl.Boolean(),
-}
-_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
-
 
 @dataclass(frozen=True)
 class _Network:
@@ -200,46 +185,18 @@ def generate(
         shipments = shipments_for_rows(rows, days)
     if shipments < 1 or days < 1:
         raise ValueError("shipments and days must be positive")
-    wanted = range(days) if deliver_days is None else sorted(set(deliver_days))
-    if any(d < 0 or d >= days for d in wanted):
-        raise ValueError(f"deliver_days must lie in 0..{days - 1}")
-    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    days_to_deliver(days, deliver_days)
     batches = _simulate(seed=seed, shipments=shipments, days=days, start=start, drift=drift)
-    written: dict[str, int] = {}
-    for index, (name, source) in enumerate(spec["sources"].items()):
-        frame, day = batches[name]
-        frame = frame.select(
-            [pl.col(c).cast(_polars_type(col["type"])) for c, col in source["columns"].items()]
-        )
-        fmt = source["format"]
-        roles = ColumnRoles.from_source(source)
-        bounds = np.searchsorted(day, np.arange(days + 1))
-        written[name] = 0
-        for d in wanted:
-            lo, hi = int(bounds[d]), int(bounds[d + 1])
-            if hi == lo:
-                continue
-            batch = frame.slice(lo, hi - lo)
-            hit = defects is not None and defects.day == d
-            if hit:
-                batch = inject(
-                    batch,
-                    roles,
-                    kinds=defects.kinds,
-                    rate=defects.rate,
-                    seed=_child_seed(seed, d, index),
-                )
-            stamp = date.fromordinal(start.toordinal() + d).isoformat()
-            path = Path(landing_dir) / name / f"{name}_{stamp}.{_EXTENSIONS[fmt]}"
-            if hit and fmt == "csv" and "malformed" in defects.kinds:
-                staging = path.with_name(f".{path.name}.malformed")
-                write_batch(batch, staging, fmt)
-                append_malformed_lines(staging, rows=batch.height, rate=defects.rate)
-                os.replace(staging, path)
-            else:
-                write_batch(batch, path, fmt)
-            written[name] += batch.height
-    return written
+    return write_daily_batches(
+        Path(landing_dir),
+        SPEC_PATH,
+        batches,
+        days=days,
+        start=start,
+        seed=seed,
+        deliver_days=deliver_days,
+        defects=defects,
+    )
 
 
 def shipments_for_rows(rows: int, days: int) -> int:
@@ -272,11 +229,6 @@ def _simulate(
 def _rng(seed: int, stream: int, day: int = 0) -> np.random.Generator:
     """The generator of one stream (network, parcels, weather) on one day."""
     return np.random.default_rng(np.random.SeedSequence([seed, stream, day]))
-
-
-def _child_seed(seed: int, day: int, index: int) -> int:
-    """Seed for the defects of one source on one day."""
-    return int(np.random.SeedSequence([seed, day, index]).generate_state(1)[0])
 
 
 def _weekday(day: np.ndarray | int, start: date) -> np.ndarray:
@@ -723,12 +675,3 @@ def _timestamps(epoch: int, seconds: np.ndarray) -> pl.Series:
 def _epoch_day(day: date) -> int:
     """Days since 1970-01-01."""
     return (day - date(1970, 1, 1)).days
-
-
-def _polars_type(sql_type: str) -> pl.DataType:
-    """Polars dtype for a DuckDB column type of the spec."""
-    sql_type = sql_type.strip().upper()
-    match = _DECIMAL.fullmatch(sql_type)
-    if match:
-        return pl.Decimal(int(match.group(1)), int(match.group(2)))
-    return _SIMPLE_TYPES[sql_type]
