@@ -89,7 +89,7 @@ def format_checks(evaluations: list) -> str:
     for evaluation in failed:
         level = evaluation.severity.value
         summary = evaluation.metadata.get("summary")
-        text = summary.value if summary is not None else ""
+        text = summary.value if summary is not None else (evaluation.description or "")
         lines.append(
             f"  {level:<5} {evaluation.asset_key.to_user_string()} {evaluation.check_name}: {text}"
         )
