@@ -55,18 +55,19 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read MEDALLION_HOME, MEDALLION_DATA, MEDALLION_WAREHOUSE, MEDALLION_LANDING,
-        MEDALLION_PRODUCTS (extra product folders, separated by ':'),
+        MEDALLION_PRODUCTS (the product folders to load instead of the shipped demo products,
+        separated by ':'),
         MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB) and MEDALLION_DUCKDB_THREADS."""
         env = os.environ if environ is None else environ
         home = Path(env.get("MEDALLION_HOME", os.getcwd())).resolve()
         data = Path(env.get("MEDALLION_DATA", home / "data")).resolve()
-        extra = [Path(p).resolve() for p in env.get("MEDALLION_PRODUCTS", "").split(":") if p]
+        chosen = [Path(p).resolve() for p in env.get("MEDALLION_PRODUCTS", "").split(":") if p]
         return cls(
             home=home,
             data=data,
             warehouse=Path(env.get("MEDALLION_WAREHOUSE", data / "warehouse.duckdb")).resolve(),
             landing=Path(env.get("MEDALLION_LANDING", data / "landing")).resolve(),
-            products=(PACKAGE_PRODUCTS, *extra),
+            products=tuple(chosen) or (PACKAGE_PRODUCTS,),
             duckdb_memory_limit=env.get("MEDALLION_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT,
             duckdb_threads=int(env["MEDALLION_DUCKDB_THREADS"])
             if env.get("MEDALLION_DUCKDB_THREADS")
