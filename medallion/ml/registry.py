@@ -14,7 +14,6 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -181,10 +180,3 @@ def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None
 def delete_alias(client: MlflowClient, name: str, alias: str) -> None:
     with contextlib.suppress(MlflowException):
         client.delete_registered_model_alias(name, alias)
-
-
-def active_run_id() -> str:
-    run = mlflow.active_run()
-    if run is None:
-        raise RuntimeError("no active MLflow run")
-    return run.info.run_id

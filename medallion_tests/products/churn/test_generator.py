@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from medallion.products.churn.generator import (
     customers_for_rows,
     generate,
 )
+from medallion_tests.generate.landing_files import file_columns, landing_bytes
 
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 SOURCES: dict = SPEC["sources"]
@@ -58,14 +58,6 @@ def _reader(landing: Path, name: str, source: dict, *, as_text: bool = False) ->
     return f"read_json({files}, format = 'newline_delimited', columns = {{{columns}}})"
 
 
-def _files(landing: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(landing)): p.read_bytes()
-        for p in sorted(landing.rglob("*"))
-        if p.is_file()
-    }
-
-
 def _day(path: Path) -> int:
     stamp = re.search(r"_(\d{4}-\d{2}-\d{2})\.", path.name).group(1)
     return (date.fromisoformat(stamp) - START).days
@@ -78,23 +70,15 @@ def _row_count(path: Path, fmt: str) -> int:
     return len(lines) - (fmt == "csv")
 
 
-def _columns(path: Path, fmt: str) -> list[str]:
-    if fmt == "csv":
-        return path.read_text(encoding="utf-8").splitlines()[0].split(",")
-    if fmt == "json":
-        return list(json.loads(path.read_text(encoding="utf-8").splitlines()[0]))
-    return pq.read_schema(path).names
-
-
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     first = generate(tmp_path / "a", **SMALL)
     second = generate(tmp_path / "b", **SMALL)
     other = generate(tmp_path / "c", **{**SMALL, "seed": 6})
-    files = _files(tmp_path / "a")
+    files = landing_bytes(tmp_path / "a")
     assert first == second
-    assert files == _files(tmp_path / "b")
+    assert files == landing_bytes(tmp_path / "b")
     assert set(first) == set(SOURCES)
-    different = _files(tmp_path / "c")
+    different = landing_bytes(tmp_path / "c")
     assert other != first
     assert all(different.get(name) != content for name, content in files.items())
 
@@ -121,7 +105,7 @@ def test_columns_and_types_match_the_spec(world: tuple[Path, dict[str, int]]) ->
     for name, source in SOURCES.items():
         declared = {c: col["type"].replace(" ", "") for c, col in source["columns"].items()}
         for path in sorted((landing / name).iterdir()):
-            assert _columns(path, source["format"]) == list(declared), path.name
+            assert file_columns(path, source["format"]) == list(declared), path.name
         if source["format"] == "parquet":
             described = connection.execute(
                 f"DESCRIBE SELECT * FROM {_reader(landing, name, source)}"
@@ -353,7 +337,7 @@ def test_drift_shifts_usage_after_from_day_only(tmp_path: Path) -> None:
     params = {"seed": 11, "customers": 300, "days": 42}
     generate(tmp_path / "clean", **params)
     generate(tmp_path / "drift", **params, drift=DriftOptions(from_day=21))
-    clean, drifted = _files(tmp_path / "clean"), _files(tmp_path / "drift")
+    clean, drifted = landing_bytes(tmp_path / "clean"), landing_bytes(tmp_path / "drift")
     assert clean.keys() == drifted.keys()
     for name in clean:
         changed = clean[name] != drifted[name]
@@ -389,7 +373,7 @@ def test_drift_shifts_usage_after_from_day_only(tmp_path: Path) -> None:
 def test_deliver_days_gives_identical_files(tmp_path: Path) -> None:
     generate(tmp_path / "all", **SMALL)
     written = generate(tmp_path / "some", **SMALL, deliver_days=range(3, 5))
-    everything, some = _files(tmp_path / "all"), _files(tmp_path / "some")
+    everything, some = landing_bytes(tmp_path / "all"), landing_bytes(tmp_path / "some")
     expected = {name: content for name, content in everything.items() if _day(Path(name)) in (3, 4)}
     assert some == expected
     for name, source in SOURCES.items():
@@ -404,7 +388,7 @@ def test_defects_hit_only_the_chosen_day(tmp_path: Path) -> None:
     expected = generate(tmp_path / "clean", **SMALL)
     defects = DefectOptions(day=2, kinds=KINDS, rate=0.05)
     written = generate(tmp_path / "dirty", **SMALL, defects=defects)
-    clean, dirty = _files(tmp_path / "clean"), _files(tmp_path / "dirty")
+    clean, dirty = landing_bytes(tmp_path / "clean"), landing_bytes(tmp_path / "dirty")
     assert clean.keys() == dirty.keys()
     for name in clean:
         assert (clean[name] != dirty[name]) == (_day(Path(name)) == 2), name

@@ -3,7 +3,6 @@ that the declared drivers explain."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from medallion.generate.defects import CANARY_PATTERN, EXTRA_COLUMN, KINDS, DefectOptions
 from medallion.generate.options import DriftOptions
 from medallion.products.deliveries.generator import SPEC_PATH, generate, shipments_for_rows
+from medallion_tests.generate.landing_files import file_columns, landing_bytes
 
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 SOURCES: dict = SPEC["sources"]
@@ -98,36 +97,20 @@ def _mean_delay(delays: pl.DataFrame, by: str) -> dict:
     return dict(delays.group_by(by).agg(pl.col("delay").mean()).iter_rows())
 
 
-def _files(landing: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(landing)): p.read_bytes()
-        for p in sorted(landing.rglob("*"))
-        if p.is_file()
-    }
-
-
 def _day(path: Path) -> int:
     stamp = re.search(r"_(\d{4}-\d{2}-\d{2})\.", path.name).group(1)
     return (date.fromisoformat(stamp) - START).days
-
-
-def _columns(path: Path, fmt: str) -> list[str]:
-    if fmt == "csv":
-        return path.read_text(encoding="utf-8").splitlines()[0].split(",")
-    if fmt == "json":
-        return list(json.loads(path.read_text(encoding="utf-8").splitlines()[0]))
-    return pq.read_schema(path).names
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     first = generate(tmp_path / "a", **SMALL)
     second = generate(tmp_path / "b", **SMALL)
     other = generate(tmp_path / "c", **{**SMALL, "seed": 6})
-    files = _files(tmp_path / "a")
+    files = landing_bytes(tmp_path / "a")
     assert first == second
-    assert files == _files(tmp_path / "b")
+    assert files == landing_bytes(tmp_path / "b")
     assert set(first) == set(SOURCES)
-    different = _files(tmp_path / "c")
+    different = landing_bytes(tmp_path / "c")
     assert other != first
     assert all(different.get(name) != content for name, content in files.items())
 
@@ -140,7 +123,7 @@ def test_columns_and_types_match_the_spec(world: tuple[Path, dict[str, int]]) ->
         paths = sorted((landing / name).iterdir())
         assert paths and all(0 <= _day(p) < WORLD["days"] for p in paths), name
         for path in paths:
-            assert _columns(path, source["format"]) == list(declared), path.name
+            assert file_columns(path, source["format"]) == list(declared), path.name
         files = f"'{landing / name}/*.{EXTENSIONS[source['format']]}'"
         if source["format"] == "parquet":
             described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({files})")
@@ -221,7 +204,7 @@ def test_drift_adds_storms_and_load_from_its_day_only(tmp_path: Path) -> None:
     params = {"seed": 11, "shipments": 4000, "days": 42}
     generate(tmp_path / "clean", **params)
     generate(tmp_path / "drift", **params, drift=DriftOptions(from_day=21))
-    clean, drifted = _files(tmp_path / "clean"), _files(tmp_path / "drift")
+    clean, drifted = landing_bytes(tmp_path / "clean"), landing_bytes(tmp_path / "drift")
     assert clean.keys() == drifted.keys()
     for name in clean:
         if not name.startswith("tracking_events") and _day(Path(name)) < 21:
@@ -243,7 +226,7 @@ def test_drift_adds_storms_and_load_from_its_day_only(tmp_path: Path) -> None:
 def test_deliver_days_gives_identical_files(tmp_path: Path) -> None:
     generate(tmp_path / "all", **SMALL)
     written = generate(tmp_path / "some", **SMALL, deliver_days=range(3, 5))
-    everything, some = _files(tmp_path / "all"), _files(tmp_path / "some")
+    everything, some = landing_bytes(tmp_path / "all"), landing_bytes(tmp_path / "some")
     assert some == {name: data for name, data in everything.items() if _day(Path(name)) in (3, 4)}
     assert written["tracking_events"] > 0 and written["hubs"] == 0
     with pytest.raises(ValueError, match="deliver_days"):
@@ -253,7 +236,7 @@ def test_deliver_days_gives_identical_files(tmp_path: Path) -> None:
 def test_defects_hit_only_the_chosen_day(tmp_path: Path) -> None:
     expected = generate(tmp_path / "clean", **SMALL)
     written = generate(tmp_path / "dirty", **SMALL, defects=DefectOptions(day=2, kinds=KINDS))
-    clean, dirty = _files(tmp_path / "clean"), _files(tmp_path / "dirty")
+    clean, dirty = landing_bytes(tmp_path / "clean"), landing_bytes(tmp_path / "dirty")
     assert clean.keys() == dirty.keys()
     for name in clean:
         assert (clean[name] != dirty[name]) == (_day(Path(name)) == 2), name
