@@ -256,15 +256,39 @@ class GoldSpec(_Strict):
         return self
 
 
-ESTIMATORS = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+TASK_ESTIMATORS = {
+    "classification": ("logistic_regression", "random_forest", "hist_gradient_boosting"),
+    "regression": ("ridge", "random_forest_regressor", "hist_gradient_boosting_regressor"),
+}
+ESTIMATORS = tuple(name for names in TASK_ESTIMATORS.values() for name in names)
 RESERVED_ML_NAMES = ("snapshot", "baseline", "champion")
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "median_ae")
+TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+DEFAULT_PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+ERROR_METRICS = ("rmse", "mae", "median_ae")
+"""Regression metrics in the target's units: their drops have no default that fits every
+target, so monitoring must state them."""
+Task = Literal["classification", "regression"]
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "median_ae"})
+
+
+def greater_is_better(metric: str) -> bool:
+    """The direction of a holdout metric: True for roc_auc or r2, False for errors."""
+    return metric not in LOWER_IS_BETTER
 
 
 class VariantSpec(_Strict):
     """One model variant: an estimator from the allow-list and its hyper-parameters."""
 
-    estimator: Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+    estimator: Literal[
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+        "ridge",
+        "random_forest_regressor",
+        "hist_gradient_boosting_regressor",
+    ]
     params: dict[str, int | float | str | bool | None] = Field(
         default_factory=dict, description="Hyper-parameters passed to the scikit-learn estimator."
     )
@@ -280,18 +304,42 @@ class VariantSpec(_Strict):
 
 
 class GatesSpec(_Strict):
-    """Thresholds a variant must meet to be promoted to champion."""
+    """Thresholds a variant must meet to be promoted to champion.
+
+    The bias bounds depend on the task: classification bounds differences of rates (shares),
+    regression bounds the gap between groups' errors, in the target's units or as a ratio.
+    A bound of the other task is refused when the model is validated.
+    """
 
     accuracy_tolerance: float = Field(
         default=0.0,
         ge=0,
         description="How far the primary metric may fall below the current champion's.",
     )
-    bias_max_difference: float = Field(
-        default=0.1,
+    bias_max_difference: float | None = Field(
+        default=None,
         ge=0,
         le=1,
-        description="Largest demographic parity and equalized odds difference allowed.",
+        description="Classification: largest demographic parity and equalized odds difference "
+        "allowed (0.1 when not set).",
+    )
+    bias_max_mae_difference: float | None = Field(
+        default=None,
+        ge=0,
+        description="Regression: largest gap between the groups' mean absolute errors, in the "
+        "target's units (not bounded when not set).",
+    )
+    bias_max_mean_error_difference: float | None = Field(
+        default=None,
+        ge=0,
+        description="Regression: largest gap between the groups' mean signed errors (systematic "
+        "over- or under-prediction of one group), in the target's units.",
+    )
+    bias_max_mae_ratio: float | None = Field(
+        default=None,
+        ge=1,
+        description="Regression: largest ratio of the worst group's mean absolute error to the "
+        "best group's (1.25 when no regression bound is set).",
     )
     bias_min_group_size: int = Field(
         default=30,
@@ -315,19 +363,54 @@ class GatesSpec(_Strict):
         default=1.0, gt=0, description="Budget for scoring the batch, seconds."
     )
 
+    def for_task(self, task: str) -> GatesSpec:
+        """These gates with the task's bias defaults filled in.
+
+        Raises:
+            ValueError: when a bias bound of the other task is set.
+        """
+        if task == "classification":
+            wrong = [name for name in REGRESSION_BIAS_BOUNDS if getattr(self, name) is not None]
+            if wrong:
+                raise ValueError(
+                    f"gates.{wrong[0]} bounds the errors of a regression model; a "
+                    "classification model is bounded by gates.bias_max_difference (a "
+                    "difference of rates)"
+                )
+            if self.bias_max_difference is None:
+                return self.model_copy(update={"bias_max_difference": 0.1})
+            return self
+        if self.bias_max_difference is not None:
+            raise ValueError(
+                "gates.bias_max_difference bounds rates of a classifier; a regression model is "
+                f"bounded by gates.{', gates.'.join(REGRESSION_BIAS_BOUNDS)}"
+            )
+        if all(getattr(self, name) is None for name in REGRESSION_BIAS_BOUNDS):
+            return self.model_copy(update={"bias_max_mae_ratio": 1.25})
+        return self
+
+
+REGRESSION_BIAS_BOUNDS = (
+    "bias_max_mae_difference",
+    "bias_max_mean_error_difference",
+    "bias_max_mae_ratio",
+)
+
 
 class ModelSpec(_Strict):
     """What the model learns from the gold feature table, its variants and its gates."""
 
-    table: str = "customer_features"
+    table: str = Field(description="The gold table (or gold version) the model learns from.")
     target: str
     entity_key: str
     time_column: str
     features: list[str] = Field(min_length=1)
     sensitive: list[str] = Field(default_factory=list)
-    task: Literal["classification"] = "classification"
-    primary_metric: str = Field(
-        default="roc_auc", description="Metric that ranks variants and gates accuracy."
+    task: Task = "classification"
+    primary_metric: str | None = Field(
+        default=None,
+        description="Metric that ranks variants and gates accuracy (roc_auc for "
+        "classification, rmse for regression when not set).",
     )
     holdout_days: int = Field(
         default=21, ge=1, description="The last labelled days of time_column held out."
@@ -336,8 +419,12 @@ class ModelSpec(_Strict):
         default=0, ge=0, description="Days dropped between training and holdout (label horizon)."
     )
     seed: int = 42
-    decision_threshold: float = Field(
-        default=0.5, gt=0, lt=1, description="Score above which a row is predicted positive."
+    decision_threshold: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Classification: score from which a row is predicted positive (0.5 when "
+        "not set).",
     )
     max_train_rows: int = Field(
         default=250_000, ge=100, description="Training rows beyond this are sampled down."
@@ -354,23 +441,49 @@ class ModelSpec(_Strict):
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
     gates: GatesSpec = Field(default_factory=GatesSpec)
 
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The holdout metrics of this task, logged for every variant and baseline."""
+        return TASK_METRICS[self.task]
+
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
-        for name in self.variants:
+        _check_identifier(self.table, "table")
+        for name, variant in self.variants.items():
             _check_identifier(name, "variant")
             if name in RESERVED_ML_NAMES:
                 raise ValueError(f"variant name {name!r} is reserved for the ML zone's own assets")
-        if self.primary_metric not in CLASSIFICATION_METRICS:
+            if variant.estimator not in TASK_ESTIMATORS[self.task]:
+                raise ValueError(
+                    f"variants.{name}.estimator: {variant.estimator!r} is not a {self.task} "
+                    f"estimator; use one of {', '.join(TASK_ESTIMATORS[self.task])}"
+                )
+        primary = self.primary_metric or DEFAULT_PRIMARY_METRIC[self.task]
+        if primary not in self.metrics:
             raise ValueError(
-                f"primary_metric {self.primary_metric!r} is not a {self.task} metric; "
-                f"use one of {', '.join(CLASSIFICATION_METRICS)}"
+                f"primary_metric {primary!r} is not a {self.task} metric; "
+                f"use one of {', '.join(self.metrics)}"
             )
+        if self.is_regression and self.decision_threshold is not None:
+            raise ValueError("decision_threshold applies to classification only")
         reserved = {self.target, self.entity_key, self.time_column} & set(self.features)
         if reserved:
             raise ValueError(f"features cannot include target, key or time column: {reserved}")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features are listed more than once")
+        # Fill in the task's defaults; the model is frozen, so set them once, here.
+        object.__setattr__(self, "primary_metric", primary)
+        object.__setattr__(self, "gates", self.gates.for_task(self.task))
+        if not self.is_regression and self.decision_threshold is None:
+            object.__setattr__(self, "decision_threshold", 0.5)
         return self
+
+
+PERFORMANCE_DROP_DEFAULTS = {"performance_warn_drop": 0.02, "performance_alert_drop": 0.05}
 
 
 class MonitoringSpec(_Strict):
@@ -436,11 +549,16 @@ class MonitoringSpec(_Strict):
     performance_window_days: int = Field(
         default=14, ge=1, description="Labelled days per performance window (trailing)."
     )
-    performance_warn_drop: float = Field(
-        default=0.02, ge=0, description="Primary metric drop vs the holdout that warns."
+    performance_warn_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="Primary metric drop vs the holdout that warns, in the metric's units "
+        "(0.02 for a classification metric or r2 when not set).",
     )
-    performance_alert_drop: float = Field(
-        default=0.05, ge=0, description="Primary metric drop vs the holdout that alerts."
+    performance_alert_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="Primary metric drop vs the holdout that alerts (0.05 when not set).",
     )
     performance_significance: float = Field(
         default=0.01,
@@ -449,7 +567,10 @@ class MonitoringSpec(_Strict):
         description="A drop counts only beyond its standard error at this level (ROC AUC).",
     )
     min_positives: int = Field(
-        default=20, ge=1, description="Distinct positive entities a performance window needs."
+        default=20,
+        ge=1,
+        description="Distinct positive entities (classification) or distinct entities "
+        "(regression) a performance window needs.",
     )
     retrain_on_alert: bool = Field(
         default=True, description="The retrain sensor requests training on an alert."
@@ -473,7 +594,12 @@ class MonitoringSpec(_Strict):
             warn, alert = getattr(self, f"{name}_warn"), getattr(self, f"{name}_alert")
             if warn > alert:
                 raise ValueError(f"{name}_warn ({warn}) must not exceed {name}_alert ({alert})")
-        if self.performance_warn_drop > self.performance_alert_drop:
+        # Fill in the defaults; ProductSpec refuses them for a metric in the target's units,
+        # telling set from defaulted by model_fields_set.
+        for name, default in PERFORMANCE_DROP_DEFAULTS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if self.performance_warn_drop > self.performance_alert_drop:  # type: ignore[operator]
             raise ValueError("performance_warn_drop must not exceed performance_alert_drop")
         return self
 
@@ -504,6 +630,20 @@ class ProductSpec(_Strict):
             _check_identifier(name, "name")
         return value
 
+    @model_validator(mode="after")
+    def _performance_drops(self) -> ProductSpec:
+        """An error metric in the target's units (hours, euros) must state its monitoring
+        drops: the defaults are meant for metrics between 0 and 1."""
+        stated = self.monitoring.model_fields_set
+        missing = [name for name in PERFORMANCE_DROP_DEFAULTS if name not in stated]
+        if missing and self.model is not None and self.model.primary_metric in ERROR_METRICS:
+            raise ValueError(
+                f"monitoring.{missing[0]}: required for a {self.model.primary_metric} model, in "
+                f"the units of {self.model.target} (e.g. 0.5 for half an hour); the default "
+                f"{PERFORMANCE_DROP_DEFAULTS[missing[0]]} is meant for metrics between 0 and 1"
+            )
+        return self
+
     def schema(self, zone: str) -> str:
         """DuckDB schema holding this product's tables of one zone."""
         return f"{self.name}_{zone}"
@@ -528,9 +668,10 @@ class ProductSpec(_Strict):
 def _format_errors(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: invalid data product spec ({error.error_count()} problem(s))"]
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        where = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {where}: {message}")
+        # Whole-product checks name their field path in the message itself.
+        lines.append(f"  - {where}: {message}" if where else f"  - {message}")
     return "\n".join(lines)
 
 

@@ -161,3 +161,106 @@ def test_a_source_name_used_by_two_products_is_refused(spec_path, tmp_path):
     other = write(tmp_path / "other" / "product.yaml", yaml.safe_dump(raw))
     with pytest.raises(SpecError, match=r"sources\.customers: also a source of product 'shop'"):
         load_specs([spec_path, other])
+
+
+DELIVERIES = PACKAGE_PRODUCTS / "deliveries" / "product.yaml"
+
+
+def _deliveries(tmp_path: Path, mutate) -> Path:
+    raw = yaml.safe_load(DELIVERIES.read_text(encoding="utf-8"))
+    mutate(raw)
+    folder = tmp_path / "deliveries"
+    folder.mkdir(exist_ok=True)
+    for sql in DELIVERIES.parent.glob("*.sql"):
+        (folder / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    return write(folder / "product.yaml", yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_regression_model_gets_its_task_defaults():
+    model = load_spec(DELIVERIES).model
+    assert model.task == "regression" and model.is_regression
+    assert model.primary_metric == "rmse" and model.decision_threshold is None
+    assert model.metrics == ("rmse", "mae", "r2", "median_ae")
+    assert model.gates.bias_max_difference is None
+    assert model.gates.bias_max_mae_ratio == 1.6
+    churn = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml").model
+    assert (churn.primary_metric, churn.decision_threshold) == ("roc_auc", 0.5)
+    assert churn.gates.bias_max_difference == 0.1 and churn.gates.bias_max_mae_ratio is None
+
+
+def test_regression_defaults_when_nothing_is_stated(tmp_path):
+    def bare(raw):
+        raw["model"].pop("primary_metric")
+        raw["model"]["gates"] = {}
+
+    model = load_spec(_deliveries(tmp_path, bare)).model
+    assert model.primary_metric == "rmse"
+    assert model.gates.bias_max_mae_ratio == 1.25
+    assert model.gates.bias_max_mae_difference is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (
+            lambda r: r["model"]["variants"]["ridge"].update(estimator="random_forest"),
+            "model: variants.ridge.estimator: 'random_forest' is not a regression estimator; "
+            "use one of ridge, random_forest_regressor, hist_gradient_boosting_regressor",
+        ),
+        (
+            lambda r: r["model"].update(primary_metric="roc_auc"),
+            "model: primary_metric 'roc_auc' is not a regression metric; "
+            "use one of rmse, mae, r2, median_ae",
+        ),
+        (
+            lambda r: r["model"].update(decision_threshold=0.5),
+            "model: decision_threshold applies to classification only",
+        ),
+        (
+            lambda r: r["model"]["gates"].update(bias_max_difference=0.1),
+            "model: gates.bias_max_difference bounds rates of a classifier",
+        ),
+        (
+            lambda r: r["model"].update(task="forecasting"),
+            "model.task: Input should be 'classification' or 'regression'",
+        ),
+        (
+            lambda r: r["model"].pop("table"),
+            "model.table: Field required",
+        ),
+        (
+            lambda r: r["monitoring"].pop("performance_warn_drop"),
+            "monitoring.performance_warn_drop: required for a rmse model, in the units of "
+            "delay_hours",
+        ),
+    ],
+)
+def test_a_wrong_regression_spec_names_file_field_and_problem(tmp_path, mutate, problem):
+    path = _deliveries(tmp_path, mutate)
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert str(path) in str(error.value)
+    assert problem in str(error.value)
+
+
+def test_regression_bounds_are_refused_for_a_classifier(tmp_path):
+    raw = yaml.safe_load((PACKAGE_PRODUCTS / "churn" / "product.yaml").read_text("utf-8"))
+    raw["model"]["gates"]["bias_max_mae_ratio"] = 1.5
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    for sql in (PACKAGE_PRODUCTS / "churn").glob("*.sql"):
+        (folder / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    path = write(folder / "product.yaml", yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(
+        SpecError, match=r"gates\.bias_max_mae_ratio bounds the errors of a regression"
+    ):
+        load_spec(path)
+
+
+def test_a_task_default_survives_a_round_trip():
+    """Specs are copied with model_dump / model_validate (tests, tools): the filled-in defaults
+    must validate again."""
+    for name in ("churn", "deliveries"):
+        spec = load_spec(PACKAGE_PRODUCTS / name / "product.yaml")
+        again = type(spec.model).model_validate(spec.model.model_dump())
+        assert again == spec.model

@@ -17,7 +17,7 @@ import dagster as dg
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
-from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, SpecError
+from medallion.spec import ProductSpec, SpecError, greater_is_better
 
 GROUP = "ml"
 TRACKING = "tracking"
@@ -75,8 +75,11 @@ def _current_snapshot(context: dg.AssetExecutionContext, spec: ProductSpec) -> t
 
 
 def _floats(values: dict[str, float], prefix: str = "") -> dict[str, dg.MetadataValue]:
+    """Metric values unrounded: the variants' gates and the promotion read the baseline's and
+    each other's values back from this metadata, and a rounded baseline would fail (or pass)
+    an equal candidate."""
     return {
-        f"{prefix}{name}": dg.MetadataValue.float(round(float(value), 6))
+        f"{prefix}{name}": dg.MetadataValue.float(float(value))
         for name, value in values.items()
         if not math.isnan(value)
     }
@@ -145,6 +148,7 @@ def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
     """The bar each variant must clear: the current champion, or a trivial classifier."""
     assert spec.model is not None
     metric = spec.model.primary_metric
+    dummy = "DummyRegressor (mean)" if spec.model.is_regression else "DummyClassifier (prior)"
 
     @dg.asset(
         key=ml_key(spec, "baseline"),
@@ -154,8 +158,8 @@ def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         tags={"medallion/product": spec.name},
         description=(
             f"The current champion re-scored on this snapshot's holdout (with no champion yet, "
-            f"a DummyClassifier), logged to MLflow like a variant. A variant whose {metric} "
-            "falls below it fails its accuracy gate. Also creates the product's MLflow "
+            f"a {dummy}), logged to MLflow like a variant. A variant whose {metric} "
+            "is worse fails its accuracy gate. Also creates the product's MLflow "
             "experiment and registered model once, before variants log in parallel."
         ),
     )
@@ -185,6 +189,7 @@ def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
 def _baseline_result(context: dg.AssetExecutionContext, spec: ProductSpec, data_version: str):
     from medallion.ml.workflow import BaselineResult
 
+    assert spec.model is not None
     metadata = _latest_metadata(context, ml_key(spec, "baseline"))
     assert metadata is not None
     if metadata["data_version"] != data_version:
@@ -199,7 +204,7 @@ def _baseline_result(context: dg.AssetExecutionContext, spec: ProductSpec, data_
         label=str(metadata["label"]),
         data_version=data_version,
         run_id=str(metadata["mlflow_run_id"]),
-        metrics={m: float(metadata.get(m, math.nan)) for m in CLASSIFICATION_METRICS},
+        metrics={m: float(metadata.get(m, math.nan)) for m in spec.model.metrics},
         version=metadata.get("champion_version"),
     )
 
@@ -220,19 +225,12 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
     assert spec.model is not None
     params = result.params
     sampled = bool(params["sampled"])
+    by_group = [report.by_group for report in result.fairness]
+    header = list(by_group[0].columns) if by_group else ["attribute", "group", "rows"]
     fairness_rows = [
-        [
-            row.attribute,
-            row.group,
-            row.rows,
-            row.positives,
-            row.selection_rate,
-            row.true_positive_rate,
-            row.false_positive_rate,
-            "yes" if row.selection_compared else "no",
-        ]
-        for report in result.fairness
-        for row in report.by_group.itertuples(index=False)
+        ["yes" if value is True else "no" if value is False else value for value in row]
+        for table in by_group
+        for row in table.itertuples(index=False)
     ]
     return {
         "model_version": dg.MetadataValue.text(result.model_version),
@@ -251,12 +249,7 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
                 [[g.gate, "yes" if g.passed else "NO", g.summary] for g in result.gates],
             )
         ),
-        "fairness": dg.MetadataValue.md(
-            _markdown(
-                ["attribute", "group", "rows", "positives", "selection", "TPR", "FPR", "compared"],
-                fairness_rows,
-            )
-        ),
+        "fairness": dg.MetadataValue.md(_markdown(header, fairness_rows)),
         "latency_p50_ms": dg.MetadataValue.float(round(result.latency.p50_ms, 3)),
         "latency_p95_ms": dg.MetadataValue.float(round(result.latency.p95_ms, 3)),
         "latency_p99_ms": dg.MetadataValue.float(round(result.latency.p99_ms, 3)),
@@ -287,24 +280,36 @@ def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
     declared = spec.model.variants[variant]
     gates = spec.model.gates
     key = ml_key(spec, variant)
+    model = spec.model
+    better = "at least" if greater_is_better(model.primary_metric) else "at most"
+    bound = "minus" if better == "at least" else "plus"
+    groups = ", ".join(model.sensitive) or "no"
+    if model.is_regression:
+        limits = [
+            f"{label} at most {bound:g}"
+            for label, bound in (
+                (f"MAE gap ({model.target})", gates.bias_max_mae_difference),
+                (f"mean signed error gap ({model.target})", gates.bias_max_mean_error_difference),
+                ("worst group's MAE over the best's", gates.bias_max_mae_ratio),
+            )
+            if bound is not None
+        ]
+        bias = f"Between the groups of {groups} sensitive attributes: " + "; ".join(limits) + "."
+    else:
+        bias = (
+            "Demographic parity and equalized odds differences at most "
+            f"{gates.bias_max_difference:g} for {groups} sensitive attributes (Fairlearn)."
+        )
     check_specs = [
         dg.AssetCheckSpec(
             GATE_CHECKS["accuracy"],
             asset=key,
             description=(
-                f"{spec.model.primary_metric} on the holdout at least the baseline's "
-                f"(current champion, or DummyClassifier) minus {gates.accuracy_tolerance:g}."
+                f"{model.primary_metric} on the holdout {better} the baseline's (current "
+                f"champion, or a dummy model) {bound} {gates.accuracy_tolerance:g}."
             ),
         ),
-        dg.AssetCheckSpec(
-            GATE_CHECKS["bias"],
-            asset=key,
-            description=(
-                "Demographic parity and equalized odds differences at most "
-                f"{gates.bias_max_difference:g} for {', '.join(spec.model.sensitive) or 'no'} "
-                "sensitive attributes (Fairlearn)."
-            ),
-        ),
+        dg.AssetCheckSpec(GATE_CHECKS["bias"], asset=key, description=bias),
         dg.AssetCheckSpec(
             GATE_CHECKS["latency"],
             asset=key,

@@ -114,8 +114,13 @@ def performance_outcome(window: "WindowPerformance") -> CheckOutcome:
             "value": window.value,
             "holdout": window.holdout.get(window.primary, math.nan),
             "threshold": window.threshold,
-            "positive_entities": window.positive_entities,
-        },
+            "entities": window.entities,
+        }
+        | (
+            {}
+            if window.positive_entities is None
+            else {"positive_entities": window.positive_entities}
+        ),
     )
 
 
@@ -182,12 +187,14 @@ def performance_metadata(
         "window": dg.MetadataValue.text(f"{latest.window.start}..{latest.window.end}"),
         "status": dg.MetadataValue.text(latest.status),
         "windows_evaluated": dg.MetadataValue.int(len(evaluation.performance)),
-        "positive_entities": dg.MetadataValue.int(latest.positive_entities),
+        "entities": dg.MetadataValue.int(latest.entities),
         "dagster/table_name": dg.MetadataValue.text(history_table(spec, PERFORMANCE_HISTORY)),
         names.ALERT: dg.MetadataValue.bool(bool(alerts)),
         names.ALERT_DAY: dg.MetadataValue.text(str(evaluation.as_of) if alerts else ""),
         names.ALERT_REASON: dg.MetadataValue.text(alerts[-1].describe() if alerts else ""),
     }
+    if latest.positive_entities is not None:
+        metadata["positive_entities"] = dg.MetadataValue.int(latest.positive_entities)
     for name, value in (("value", latest.value), ("threshold", latest.threshold)):
         if not math.isnan(value):
             metadata[f"{latest.primary} {name}"] = dg.MetadataValue.float(round(value, 4))

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from medallion.ml.fairness import AttributeFairness
+from medallion.ml.group_error import AttributeErrors
 from medallion.ml.latency import LatencyReport
 from medallion.ml.metrics import greater_is_better
 from medallion.spec import GatesSpec
 
 ACCURACY, BIAS, LATENCY = "accuracy", "bias", "latency"
+FLOAT_SLACK = 1e-9
+"""Relative difference below which two metric values count as equal."""
 GATES = (ACCURACY, BIAS, LATENCY)
 
 
@@ -43,13 +46,16 @@ def accuracy_gate(
         baseline_label: what the baseline is, for the reason.
         tolerance: how much worse is still acceptable.
     """
+    # A retrained identical model can differ from the reloaded champion in the last bits of
+    # a float (summation order); that is not a drop.
+    slack = FLOAT_SLACK * max(abs(baseline), 1.0) if math.isfinite(baseline) else 0.0
     if greater_is_better(metric):
         bound = baseline - tolerance
-        passed = candidate >= bound
+        passed = candidate >= bound - slack
         relation = ">=" if passed else "<"
     else:
         bound = baseline + tolerance
-        passed = candidate <= bound
+        passed = candidate <= bound + slack
         relation = "<=" if passed else ">"
     if math.isnan(candidate) or math.isnan(baseline):
         passed, relation = False, "not comparable with"
@@ -95,6 +101,38 @@ def bias_gate(reports: Sequence[AttributeFairness], max_difference: float) -> Ga
     return GateOutcome(
         BIAS, passed, summary, observed=observed, thresholds={"max_difference": max_difference}
     )
+
+
+def error_bias_gate(reports: Sequence[AttributeErrors], gates: GatesSpec, unit: str) -> GateOutcome:
+    """Regression bias: for every sensitive attribute, the gap between the worst and best
+    group's MAE, the gap between the groups' mean signed errors, and the ratio of the worst
+    group's MAE to the best's, each within its bound in the spec (an unset bound is not
+    checked). With no sensitive attribute the gate passes and says so. `unit` names what the
+    gaps are in (the target, e.g. delay_hours)."""
+    if not reports:
+        return GateOutcome(BIAS, True, "no sensitive attributes declared")
+    bounds = {
+        "mae_difference": ("MAE gap", gates.bias_max_mae_difference),
+        "mean_error_difference": ("mean error gap", gates.bias_max_mean_error_difference),
+        "mae_ratio": ("MAE ratio", gates.bias_max_mae_ratio),
+    }
+    observed: dict[str, float] = {}
+    failures, parts = [], []
+    for r in reports:
+        for name, (label, bound) in bounds.items():
+            value = float(getattr(r, name))
+            observed[f"{r.attribute}.{name}"] = value
+            if bound is not None and not value <= bound:
+                failures.append(f"{r.attribute} {label} {value:.3f} > {bound:g}")
+        parts.append(
+            f"{r.attribute} MAE gap {r.mae_difference:.3f} (x{r.mae_ratio:.2f}), "
+            f"mean error gap {r.mean_error_difference:.3f}"
+        )
+    thresholds = {f"max_{name}": bound for name, (_, bound) in bounds.items() if bound is not None}
+    limits = ", ".join(f"{k} {v:g}" for k, v in thresholds.items())
+    summary = "; ".join(failures) if failures else f"within {limits}: " + ", ".join(parts)
+    summary += f" (gaps in units of {unit})"
+    return GateOutcome(BIAS, not failures, summary, observed=observed, thresholds=thresholds)
 
 
 def latency_gate(report: LatencyReport, gates: GatesSpec) -> GateOutcome:

@@ -1,4 +1,4 @@
-"""Classification metrics on the holdout, overall and per sensitive group.
+"""Holdout metrics of a classifier or a regressor, overall and per sensitive group.
 
 Every variant and every baseline is scored by these functions, so their metric names are
 identical and MLflow's compare view lines them up.
@@ -15,17 +15,20 @@ from sklearn.metrics import (
     accuracy_score,
     f1_score,
     log_loss,
+    mean_absolute_error,
+    median_absolute_error,
     precision_score,
+    r2_score,
     recall_score,
     roc_auc_score,
+    root_mean_squared_error,
 )
 
-LOWER_IS_BETTER = frozenset({"log_loss"})
+from medallion.spec import greater_is_better
+
+__all__ = ["greater_is_better"]
+
 _PROBABILITY_EPS = 1e-15
-
-
-def greater_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 def classification_metrics(
@@ -58,6 +61,36 @@ def classification_metrics(
     return values
 
 
+def regression_metrics(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """rmse, mae, r2, median_ae and mean_error (mean of prediction minus truth: positive when
+    the model over-predicts) of predicted values.
+
+    r2 is NaN when fewer than two rows or a constant target leave it undefined.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if y_true.size == 0:
+        return dict.fromkeys(("rmse", "mae", "r2", "median_ae", "mean_error"), math.nan)
+    defined = y_true.size >= 2 and np.ptp(y_true) > 0
+    return {
+        "rmse": float(root_mean_squared_error(y_true, predictions)),
+        "mae": float(mean_absolute_error(y_true, predictions)),
+        "r2": float(r2_score(y_true, predictions)) if defined else math.nan,
+        "median_ae": float(median_absolute_error(y_true, predictions)),
+        "mean_error": float(np.mean(predictions - y_true)),
+    }
+
+
+def holdout_metrics(
+    task: str, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None
+) -> dict[str, float]:
+    """The task's metrics of model outputs: positive-class scores or predicted values."""
+    if task == "regression":
+        return regression_metrics(y_true, outputs)
+    assert threshold is not None
+    return classification_metrics(y_true, outputs, threshold)
+
+
 @dataclass(frozen=True)
 class GroupMetrics:
     """The metrics of one group of one sensitive attribute."""
@@ -65,7 +98,8 @@ class GroupMetrics:
     attribute: str
     group: str
     rows: int
-    positives: int
+    positives: int | None
+    """Rows labelled 1 (classification); None for regression."""
     metrics: dict[str, float]
 
 
@@ -75,14 +109,15 @@ def group_labels(values: np.ndarray) -> np.ndarray:
 
 
 def per_group_metrics(
+    task: str,
     y_true: np.ndarray,
-    scores: np.ndarray,
+    outputs: np.ndarray,
     sensitive: dict[str, np.ndarray],
-    threshold: float,
+    threshold: float | None,
 ) -> list[GroupMetrics]:
-    """classification_metrics for every group of every sensitive attribute, groups sorted."""
+    """holdout_metrics for every group of every sensitive attribute, groups sorted."""
     y_true = np.asarray(y_true)
-    scores = np.asarray(scores, dtype=np.float64)
+    outputs = np.asarray(outputs, dtype=np.float64)
     rows = []
     for attribute, values in sensitive.items():
         labels = group_labels(values)
@@ -93,8 +128,8 @@ def per_group_metrics(
                     attribute=attribute,
                     group=group,
                     rows=int(mask.sum()),
-                    positives=int(y_true[mask].sum()),
-                    metrics=classification_metrics(y_true[mask], scores[mask], threshold),
+                    positives=None if task == "regression" else int(y_true[mask].sum()),
+                    metrics=holdout_metrics(task, y_true[mask], outputs[mask], threshold),
                 )
             )
     return rows

@@ -31,6 +31,12 @@ TRUSTED_TYPES = {
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     ],
+    "ridge": ["numpy.dtype"],
+    "random_forest_regressor": ["numpy.dtype", "sklearn.tree._tree.Tree"],
+    "hist_gradient_boosting_regressor": [
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    ],
 }
 """Types skops must be told to trust when loading each estimator's Pipeline (checked by a
 test, so a scikit-learn upgrade that needs more fails there, not at load time)."""
@@ -144,15 +150,13 @@ def pip_requirements() -> list[str]:
     return pinned
 
 
-def log_sklearn_model(
-    pipeline,
-    estimator: str,
-    input_example,
-    output_example,
-    registered_name: str,
-):
+def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: str):
     """Log a fitted Pipeline to the active run, with signature and input example, and
     register it as a new version of `registered_name`.
+
+    The pyfunc flavour of a classifier returns class probabilities (`predict_proba`), that of
+    a regressor the predicted values (`predict`), so scoring and serving give what the gates
+    and monitoring measured.
 
     Returns:
         mlflow's ModelInfo; `registered_model_version` is the new version.
@@ -160,12 +164,14 @@ def log_sklearn_model(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
+    predict_fn = "predict_proba" if hasattr(pipeline, "predict_proba") else "predict"
+    output_example = getattr(pipeline, predict_fn)(input_example)
     return mlflow.sklearn.log_model(
         pipeline,
         name="model",
         serialization_format="skops",
         skops_trusted_types=TRUSTED_TYPES[estimator],
-        pyfunc_predict_fn="predict_proba",
+        pyfunc_predict_fn=predict_fn,
         signature=infer_signature(input_example, output_example),
         input_example=input_example,
         registered_model_name=registered_name,

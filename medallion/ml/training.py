@@ -16,9 +16,14 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -28,8 +33,11 @@ ESTIMATOR_CLASSES = {
     "logistic_regression": LogisticRegression,
     "random_forest": RandomForestClassifier,
     "hist_gradient_boosting": HistGradientBoostingClassifier,
+    "ridge": Ridge,
+    "random_forest_regressor": RandomForestRegressor,
+    "hist_gradient_boosting_regressor": HistGradientBoostingRegressor,
 }
-SCALED = {"logistic_regression"}
+SCALED = {"logistic_regression", "ridge"}
 """Estimators whose numeric inputs are imputed and standardized (trees need neither)."""
 
 
@@ -139,11 +147,26 @@ def to_features(frame: pl.DataFrame, features: list[str], categorical: list[str]
 
 
 def to_target(frame: pl.DataFrame, model: ModelSpec) -> np.ndarray:
-    """The binary label as integers 0/1.
+    """The target: 0/1 integers for classification, float64 for regression.
 
     Raises:
-        ValueError: when the label holds other values.
+        ValueError: naming the target and the offending values: a label other than 0/1, or a
+            regression target that is not a finite number.
     """
+    if model.is_regression:
+        column = frame[model.target]
+        if not (column.dtype.is_numeric() or column.dtype == pl.Boolean):
+            raise ValueError(
+                f"target {model.target!r} of a regression model must be numeric, got {column.dtype}"
+            )
+        values = column.cast(pl.Float64).to_numpy()
+        bad = values[~np.isfinite(values)]
+        if bad.size:
+            raise ValueError(
+                f"target {model.target!r} must be a finite number, found {bad.size} row(s) "
+                f"of {sorted(set(bad.tolist()), key=str)[:5]}"
+            )
+        return values
     values = frame[model.target].cast(pl.Int64).to_numpy()
     unexpected = sorted(set(np.unique(values).tolist()) - {0, 1})
     if unexpected:
@@ -194,5 +217,10 @@ def build_pipeline(
 
 
 def predict_scores(model, features: pd.DataFrame) -> np.ndarray:
-    """Probability of the positive class, as float64."""
-    return np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)
+    """A classifier's probability of the positive class, a regressor's predicted value; float64.
+
+    These outputs are what every metric, gate and drift statistic works on.
+    """
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)
+    return np.asarray(model.predict(features), dtype=np.float64)

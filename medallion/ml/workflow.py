@@ -39,13 +39,20 @@ from medallion.ml.gates import (
     accuracy_gate,
     bias_gate,
     choose_champion,
+    error_bias_gate,
     latency_gate,
+)
+from medallion.ml.group_error import (
+    AttributeErrors,
+    error_chart,
+    error_metric_values,
+    error_report,
 )
 from medallion.ml.latency import LatencyReport, measure_latency
 from medallion.ml.metrics import (
     GroupMetrics,
-    classification_metrics,
     group_metric_values,
+    holdout_metrics,
     per_group_metrics,
 )
 from medallion.ml.snapshot import snapshot_columns
@@ -59,7 +66,7 @@ from medallion.ml.training import (
     to_target,
 )
 from medallion.resources.tracking import TrackingResource
-from medallion.spec import CLASSIFICATION_METRICS, ModelSpec, ProductSpec
+from medallion.spec import ModelSpec, ProductSpec
 
 ROLE_BASELINE, ROLE_VARIANT = "baseline", "variant"
 INPUT_EXAMPLE_ROWS = 5
@@ -113,10 +120,23 @@ def _model(spec: ProductSpec) -> ModelSpec:
     return spec.model
 
 
+def gold_version_tags(spec: ProductSpec) -> dict[str, str]:
+    """Which gold table, and which version of which gold product, a run learned from; the
+    MLflow UI groups and compares runs by these across data product versions."""
+    model = _model(spec)
+    gold = spec.gold[model.table]
+    return {
+        "gold_table": spec.table("gold", model.table),
+        "gold_product": gold.version_of or model.table,
+        "gold_version": model.table,
+    }
+
+
 def _common_tags(spec: ProductSpec, data_version: str, role: str) -> dict[str, str]:
     model = _model(spec)
-    return {
+    return gold_version_tags(spec) | {
         "product": spec.name,
+        "task": model.task,
         "role": role,
         "data_version": data_version,
         "code_version": registry.code_version(),
@@ -130,6 +150,7 @@ def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:
     split = data.split
     return {
         "table": spec.table("gold", model.table),
+        "task": model.task,
         "target": model.target,
         "features": ",".join(model.features),
         "sensitive": ",".join(model.sensitive),
@@ -137,7 +158,7 @@ def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:
         "threads": model.threads,
         "holdout_days": model.holdout_days,
         "gap_days": model.gap_days,
-        "decision_threshold": model.decision_threshold,
+        **({} if model.is_regression else {"decision_threshold": model.decision_threshold}),
         "train_end": split.train_end.isoformat(),
         "holdout_start": split.holdout_start.isoformat(),
         "holdout_end": split.holdout_end.isoformat(),
@@ -205,10 +226,11 @@ def run_baseline(
     """Create the experiment and registered model once, then score the baseline on the holdout.
 
     The baseline is the current champion, loaded from the registry and scored on this
-    snapshot's holdout; with no champion yet, a DummyClassifier (class prior) trained on the
-    training rows. Either is logged as a run with the same metric names as the variants.
+    snapshot's holdout; with no champion yet, a dummy model trained on the training rows (the
+    class prior, or the mean of the target). Either is logged as a run with the same metric
+    names as the variants.
     """
-    from sklearn.dummy import DummyClassifier
+    from sklearn.dummy import DummyClassifier, DummyRegressor
 
     model = _model(spec)
     client = tracking.activate()
@@ -222,8 +244,12 @@ def run_baseline(
     version = None
     with threadpool_limits(limits=model.threads):
         if champion is None:
-            kind, label = "dummy", "DummyClassifier(prior)"
-            dummy = DummyClassifier(strategy="prior").fit(data.x_train, data.y_train)
+            kind = "dummy"
+            if model.is_regression:
+                label, dummy = "DummyRegressor(mean)", DummyRegressor(strategy="mean")
+            else:
+                label, dummy = "DummyClassifier(prior)", DummyClassifier(strategy="prior")
+            dummy.fit(data.x_train, data.y_train)
             scores = predict_scores(dummy, data.x_holdout)
         else:
             version = str(champion.version)
@@ -233,11 +259,12 @@ def run_baseline(
             if scores is None:
                 label += " cannot score this snapshot"
     if scores is None:
-        metrics = dict.fromkeys(CLASSIFICATION_METRICS, math.nan)
+        metrics = dict.fromkeys(model.metrics, math.nan)
         groups: list[GroupMetrics] = []
     else:
-        metrics = classification_metrics(data.y_holdout, scores, model.decision_threshold)
-        groups = per_group_metrics(data.y_holdout, scores, data.sensitive, model.decision_threshold)
+        threshold = model.decision_threshold
+        metrics = holdout_metrics(model.task, data.y_holdout, scores, threshold)
+        groups = per_group_metrics(model.task, data.y_holdout, scores, data.sensitive, threshold)
     tags = _common_tags(spec, data_version, ROLE_BASELINE) | {"baseline": kind, "label": label}
     if version:
         tags["champion_version"] = version
@@ -277,7 +304,8 @@ class VariantResult:
     primary_metric: str
     metrics: dict[str, float]
     groups: list[GroupMetrics]
-    fairness: list[AttributeFairness]
+    fairness: list[AttributeFairness] | list[AttributeErrors]
+    """Per-group rates (classification) or errors (regression) behind the bias gate."""
     latency: LatencyReport
     gates: list[GateOutcome]
     params: dict[str, object]
@@ -344,12 +372,9 @@ def _train_log_and_gate(
     with _timed(phases, "evaluate"):
         scores = predict_scores(pipeline, data.x_holdout)
         threshold = model.decision_threshold
-        metrics = classification_metrics(data.y_holdout, scores, threshold)
-        groups = per_group_metrics(data.y_holdout, scores, data.sensitive, threshold)
-        predicted = (scores >= threshold).astype(np.int64)
-        fairness = fairness_report(
-            data.y_holdout, predicted, data.sensitive, gates_spec.bias_min_group_size
-        )
+        metrics = holdout_metrics(model.task, data.y_holdout, scores, threshold)
+        groups = per_group_metrics(model.task, data.y_holdout, scores, data.sensitive, threshold)
+        bias = _bias(model, data, scores)
     params = (
         _split_params(spec, data)
         | {"variant": variant, "estimator": spec_variant.estimator}
@@ -372,23 +397,19 @@ def _train_log_and_gate(
             mlflow.log_metrics(
                 _finite(metrics)
                 | group_metric_values(groups, gates_spec.bias_min_group_size)
-                | fairness_metric_values(fairness)
+                | bias.metric_values
                 | {"train_seconds": phases["fit"]}
             )
             with tempfile.TemporaryDirectory() as scratch:
-                table = Path(scratch) / "by_group.csv"
-                fairness_table(fairness).to_csv(table, index=False)
-                fairness_chart(
-                    fairness,
+                bias.table.to_csv(Path(scratch) / "by_group.csv", index=False)
+                bias.chart(
                     Path(scratch) / "by_group.png",
-                    f"{spec.name} {variant}: rates per group on the holdout",
+                    f"{spec.name} {variant}: {bias.what} per group on the holdout",
                 )
                 mlflow.log_artifacts(scratch, artifact_path="fairness")
         with _timed(phases, "log_model"):
             example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
-            info = registry.log_sklearn_model(
-                pipeline, spec_variant.estimator, example, pipeline.predict_proba(example), name
-            )
+            info = registry.log_sklearn_model(pipeline, spec_variant.estimator, example, name)
             version = str(info.registered_model_version)
             model_uri = f"models:/{name}/{version}"
         with _timed(phases, "load"):
@@ -412,7 +433,7 @@ def _train_log_and_gate(
                 baseline.label,
                 gates_spec.accuracy_tolerance,
             ),
-            bias_gate(fairness, gates_spec.bias_max_difference),
+            bias.gate,
             latency_gate(latency, gates_spec),
         ]
         with _timed(phases, "record"):
@@ -431,12 +452,54 @@ def _train_log_and_gate(
         primary_metric=model.primary_metric,
         metrics=metrics,
         groups=groups,
-        fairness=fairness,
+        fairness=bias.reports,
         latency=latency,
         gates=gates,
         params=params,
         train_seconds=phases["fit"],
         phase_seconds=dict(phases),
+    )
+
+
+@dataclass(frozen=True)
+class BiasEvaluation:
+    """The bias gate of one variant and what is logged behind it."""
+
+    what: str
+    """'rates' (classification) or 'errors' (regression)."""
+    reports: list[AttributeFairness] | list[AttributeErrors]
+    gate: GateOutcome
+    table: pd.DataFrame
+    metric_values: dict[str, float]
+
+    def chart(self, path: Path, title: str) -> Path:
+        if self.what == "errors":
+            return error_chart(self.reports, path, title)  # type: ignore[arg-type]
+        return fairness_chart(self.reports, path, title)  # type: ignore[arg-type]
+
+
+def _bias(model: ModelSpec, data: Prepared, outputs: np.ndarray) -> BiasEvaluation:
+    """Fairness of a classifier's decisions (rates per group, Fairlearn) or of a regressor's
+    errors (MAE and mean signed error per group), and the gate that bounds it."""
+    gates = model.gates
+    if model.is_regression:
+        errors = error_report(data.y_holdout, outputs, data.sensitive, gates.bias_min_group_size)
+        gate = error_bias_gate(errors, gates, model.target)
+        table = (
+            pd.concat([r.by_group for r in errors], ignore_index=True)
+            if errors
+            else (pd.DataFrame(columns=["attribute", "group", "rows"]))
+        )
+        return BiasEvaluation("errors", errors, gate, table, error_metric_values(errors))
+    assert model.decision_threshold is not None and gates.bias_max_difference is not None
+    predicted = (outputs >= model.decision_threshold).astype(np.int64)
+    rates = fairness_report(data.y_holdout, predicted, data.sensitive, gates.bias_min_group_size)
+    return BiasEvaluation(
+        "rates",
+        rates,
+        bias_gate(rates, gates.bias_max_difference),
+        fairness_table(rates),
+        fairness_metric_values(rates),
     )
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from medallion.ml import registry
 from medallion.ml.snapshot import snapshot_path
 from medallion.resources.tracking import TrackingResource
-from medallion.spec import CLASSIFICATION_METRICS, ProductSpec
+from medallion.spec import ProductSpec
 
 ROLE_MONITORING = "monitoring"
 _DRIFT_KEYS = {
@@ -63,6 +63,7 @@ def find_champion(spec: ProductSpec, tracking: TrackingResource) -> Champion | N
         store = Path(tracking.tracking_uri.removeprefix("sqlite:///"))
         if not store.exists():
             return None  # nothing was ever tracked: do not create the store just to look
+    assert spec.model is not None
     client = tracking.activate()
     name = registry.registered_model_name(spec)
     version = registry.version_by_alias(client, name, registry.CHAMPION)
@@ -83,7 +84,7 @@ def find_champion(spec: ProductSpec, tracking: TrackingResource) -> Champion | N
         data_version=data_version,
         snapshot=snapshot_path(tracking.snapshots(), spec, data_version),
         holdout={
-            m: float(run.data.metrics[m]) for m in CLASSIFICATION_METRICS if m in run.data.metrics
+            m: float(run.data.metrics[m]) for m in spec.model.metrics if m in run.data.metrics
         },
         holdout_end=date.fromisoformat(holdout_end) if holdout_end else None,
     )
@@ -97,7 +98,8 @@ def load_model(champion: Champion):
 
 
 def score(model, frame: pl.DataFrame, spec: ProductSpec) -> np.ndarray:
-    """The champion's probability of the positive class for each row of `frame`."""
+    """The champion's output for each row of `frame`: a classifier's probability of the
+    positive class, a regressor's predicted value."""
     from medallion.ml.training import feature_kinds, to_features
 
     assert spec.model is not None

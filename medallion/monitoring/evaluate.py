@@ -308,6 +308,7 @@ def evaluate(
             decision_threshold=model.decision_threshold,
             holdout=champion.holdout,
             monitoring=monitoring,
+            task=model.task,
         )
         for window in performance_windows
         if labelled is not None

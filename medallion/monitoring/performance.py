@@ -7,6 +7,10 @@ the holdout's by the spec's drops. For ROC AUC the shortfall must also exceed wh
 standard error allows at `performance_significance` (Hanley & McNeil, counted on distinct
 entities, because one customer appears on every day of a window): a window with a handful
 of churners cannot alarm by chance. The other metrics are recorded beside it.
+
+A regression model is judged the same way on its error (RMSE, MAE) or R², with the drops in
+the metric's units as the spec states them; a window needs `min_positives` distinct
+entities instead of that many positive ones.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from medallion.ml.metrics import classification_metrics, greater_is_better
+from medallion.ml.metrics import greater_is_better, holdout_metrics
 from medallion.monitoring.windows import Window
 from medallion.spec import MonitoringSpec
 
@@ -29,9 +33,12 @@ class WindowPerformance:
     window: Window
     metrics: dict[str, float]
     rows: int
-    positives: int
-    positive_entities: int
-    negative_entities: int
+    positives: int | None
+    """Rows labelled 1; None for regression."""
+    positive_entities: int | None
+    """Distinct entities with a positive label; None for regression."""
+    negative_entities: int | None
+    entities: int
     primary: str
     holdout: dict[str, float]
     warn_threshold: float
@@ -46,10 +53,14 @@ class WindowPerformance:
         """e.g. 'roc_auc 0.612 on 2026-05-01..2026-05-14 (holdout 0.700, alert below 0.650)'."""
         holdout = self.holdout.get(self.primary, math.nan)
         side = "below" if greater_is_better(self.primary) else "above"
+        counted = (
+            f"{self.entities} entities"
+            if self.positive_entities is None
+            else f"{self.positive_entities} positive entities"
+        )
         return (
             f"{self.primary} {self.value:.3f} on {self.window.start}..{self.window.end} "
-            f"(holdout {holdout:.3f}, alert {side} {self.threshold:.3f}; "
-            f"{self.positive_entities} positive entities)"
+            f"(holdout {holdout:.3f}, alert {side} {self.threshold:.3f}; {counted})"
         )
 
 
@@ -69,8 +80,8 @@ def thresholds(
     metric: str,
     value: float,
     holdout: float,
-    positive_entities: int,
-    negative_entities: int,
+    positive_entities: int | None,
+    negative_entities: int | None,
     monitoring: MonitoringSpec,
 ) -> tuple[float, float]:
     """The warn and alert thresholds of a metric: the holdout's value moved by the spec's
@@ -78,7 +89,7 @@ def thresholds(
     from scipy.special import ndtri
 
     noise = 0.0
-    if metric == "roc_auc":
+    if metric == "roc_auc" and positive_entities is not None and negative_entities is not None:
         error = auc_standard_error(value, positive_entities, negative_entities)
         noise = float(ndtri(1 - monitoring.performance_significance)) * error
     warn = max(monitoring.performance_warn_drop, noise)
@@ -106,38 +117,44 @@ def window_performance(
     target: str,
     score: str,
     primary: str,
-    decision_threshold: float,
+    decision_threshold: float | None,
     holdout: dict[str, float],
     monitoring: MonitoringSpec,
+    task: str = "classification",
 ) -> WindowPerformance:
     """Metrics of the scored, labelled rows of one window and the primary metric's verdict.
 
     Args:
-        frame: the window's rows with the entity key, the 0/1 label and the champion's score.
+        frame: the window's rows with the entity key, the target and the champion's output.
         window: the days these rows cover.
         entity_key, target, score: column names.
         primary: the metric judged against the holdout.
-        decision_threshold: score from which a row is predicted positive.
+        decision_threshold: score from which a row is predicted positive (classification).
         holdout: the champion's metrics on its training holdout.
         monitoring: the spec's thresholds.
+        task: 'classification' (a 0/1 target) or 'regression'.
     """
-    labels = frame[target].cast(pl.Int64).to_numpy()
     scores = frame[score].cast(pl.Float64).to_numpy()
-    entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
-    positive_entities = int(entities["positive"].sum() or 0)
-    negative_entities = entities.height - positive_entities
-    positives = int(labels.sum()) if labels.size else 0
+    entity_count = frame[entity_key].n_unique()
     reference = holdout.get(primary, math.nan)
-    enough = (
-        positive_entities >= monitoring.min_positives
-        and negative_entities >= monitoring.min_positives
-        and frame.height >= monitoring.min_rows
-    )
-    metrics = (
-        classification_metrics(labels, scores, decision_threshold)
-        if enough and np.unique(labels).size == 2
-        else {}
-    )
+    if task == "regression":
+        values = frame[target].cast(pl.Float64).to_numpy()
+        positives = positive_entities = negative_entities = None
+        enough = entity_count >= monitoring.min_positives and frame.height >= monitoring.min_rows
+        defined = enough
+    else:
+        values = frame[target].cast(pl.Int64).to_numpy()
+        entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
+        positive_entities = int(entities["positive"].sum() or 0)
+        negative_entities = entities.height - positive_entities
+        positives = int(values.sum()) if values.size else 0
+        enough = (
+            positive_entities >= monitoring.min_positives
+            and negative_entities >= monitoring.min_positives
+            and frame.height >= monitoring.min_rows
+        )
+        defined = enough and np.unique(values).size == 2
+    metrics = holdout_metrics(task, values, scores, decision_threshold) if defined else {}
     value = metrics.get(primary, math.nan)
     if math.isnan(value) or math.isnan(reference):
         warn = alert = math.nan
@@ -154,6 +171,7 @@ def window_performance(
         positives=positives,
         positive_entities=positive_entities,
         negative_entities=negative_entities,
+        entities=entity_count,
         primary=primary,
         holdout=holdout,
         warn_threshold=warn,

@@ -296,3 +296,30 @@ def test_a_bad_hyper_parameter_fails_its_variant_naming_the_spec(world, first):
     failure = result.get_step_failure_events()[0].event_specific_data.error.message
     assert "product.yaml: model.variants.random_forest.params: unknown parameter(s)" in failure
     assert "['n_trees']" in failure
+
+
+def test_a_model_trained_on_a_gold_version_records_it(world, first):
+    """model.table picks the gold version; every run says which one, so the MLflow UI can
+    compare models across versions of the data product (filter or group by the tags)."""
+    _, _, client = first
+    spec = ml_spec(world[2], **LENIENT)
+    model = spec.model.model_copy(
+        update={
+            "table": "customer_features_v2",
+            "variants": {"logistic_regression": spec.model.variants["logistic_regression"]},
+        }
+    )
+    result = _materialize(world, spec.model_copy(update={"model": model}))
+    assert result.success
+    snapshot = _metadata(result, "snapshot")
+    assert Path(snapshot["path"]).name.startswith("customer_features_v2-")
+    experiment = client.get_experiment_by_name("churn").experiment_id
+    on_v2 = client.search_runs([experiment], "tags.gold_version = 'customer_features_v2'")
+    assert {r.data.tags["role"] for r in on_v2} == {"baseline", "variant"}
+    for run in on_v2:
+        assert run.data.tags["gold_product"] == "customer_features"
+        assert run.data.tags["gold_table"] == "churn_gold.customer_features_v2"
+        assert run.data.tags["data_version"] == snapshot["data_version"]
+        assert run.data.params["table"] == "churn_gold.customer_features_v2"
+    on_v1 = client.search_runs([experiment], "tags.gold_version = 'customer_features'")
+    assert on_v1 and all(r.data.tags["gold_product"] == "customer_features" for r in on_v1)

@@ -13,8 +13,10 @@ from medallion.ml.gates import (
     accuracy_gate,
     bias_gate,
     choose_champion,
+    error_bias_gate,
     latency_gate,
 )
+from medallion.ml.group_error import attribute_errors
 from medallion.ml.latency import LatencyReport
 from medallion.spec import GatesSpec
 
@@ -34,6 +36,14 @@ def test_accuracy_gate_lower_is_better_for_log_loss():
     assert accuracy_gate("log_loss", 0.20, 0.25, "dummy", 0.0).passed
     assert not accuracy_gate("log_loss", 0.30, 0.25, "dummy", 0.0).passed
     assert accuracy_gate("log_loss", 0.26, 0.25, "dummy", 0.02).passed
+
+
+def test_accuracy_gate_lower_is_better_for_regression_errors():
+    assert accuracy_gate("rmse", 9.4, 12.5, "DummyRegressor(mean)", 0.0).passed
+    gate = accuracy_gate("rmse", 9.6, 9.4, "champion v1", 0.1)
+    assert not gate.passed and gate.summary.startswith("rmse 9.6000 > 9.5000")
+    assert accuracy_gate("r2", 0.42, 0.40, "champion v1", 0.0).passed
+    assert not accuracy_gate("r2", 0.38, 0.40, "champion v1", 0.0).passed
 
 
 def test_accuracy_gate_fails_when_not_comparable():
@@ -58,6 +68,33 @@ def test_bias_gate_bounds_both_differences():
     assert gate.observed["segment.demographic_parity_ratio"] == 0.0
     no_attributes = bias_gate([], 0.1)
     assert no_attributes.passed and "no sensitive attributes" in no_attributes.summary
+
+
+def test_regression_bias_gate_bounds_error_gaps_in_units_and_as_a_ratio():
+    truth = np.array([10.0, 12.0, 8.0, 10.0, 5.0, 5.0, 6.0, 4.0])
+    group = np.array(["rural"] * 4 + ["urban"] * 4, dtype=object)
+    # rural: always 2 h too low (MAE 2, mean error -2); urban: +-1 h (MAE 1, mean error 0)
+    predicted = truth + np.array([-2, -2, -2, -2, 1, -1, 1, -1.0])
+    report = attribute_errors(truth, predicted, group, "area_type", min_group_size=1)
+    loose = GatesSpec(bias_max_mae_ratio=2.5, bias_max_mean_error_difference=2.5)
+    gate = error_bias_gate([report], loose, "delay_hours")
+    assert gate.passed and gate.summary.endswith("(gaps in units of delay_hours)")
+    assert gate.thresholds == {"max_mean_error_difference": 2.5, "max_mae_ratio": 2.5}
+    strict = GatesSpec(
+        bias_max_mae_difference=0.5, bias_max_mean_error_difference=1.0, bias_max_mae_ratio=1.5
+    )
+    gate = error_bias_gate([report], strict, "delay_hours")
+    assert not gate.passed
+    assert gate.summary.startswith(
+        "area_type MAE gap 1.000 > 0.5; area_type mean error gap 2.000 > 1; "
+        "area_type MAE ratio 2.000 > 1.5"
+    )
+    assert gate.observed == {
+        "area_type.mae_difference": 1.0,
+        "area_type.mean_error_difference": 2.0,
+        "area_type.mae_ratio": 2.0,
+    }
+    assert error_bias_gate([], strict, "delay_hours").passed
 
 
 def test_latency_gate_checks_p95_and_batch_against_the_spec():
@@ -101,3 +138,9 @@ def test_no_passing_variant_keeps_the_champion_and_says_why():
     assert "lr (v4): latency: p95 12 ms > 10 ms" in decision.reason
     assert "rf (v5): roc_auc undefined" in decision.reason
     assert choose_champion([], "roc_auc").champion is None
+
+
+def test_accuracy_gate_treats_float_noise_as_equal():
+    assert accuracy_gate("rmse", 10.368400000001, 10.3684, "champion v3", 0.0).passed
+    assert accuracy_gate("roc_auc", 0.7849999999999, 0.785, "champion v3", 0.0).passed
+    assert not accuracy_gate("rmse", 10.3685, 10.3684, "champion v3", 0.0).passed

@@ -1,4 +1,5 @@
-"""Classification metrics overall and per group, against hand-computed numbers."""
+"""Classification and regression metrics overall and per group, against hand-computed
+numbers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pytest
 
 from medallion.ml.metrics import (
     classification_metrics,
+    greater_is_better,
     group_metric_values,
+    holdout_metrics,
     metric_key,
     per_group_metrics,
+    regression_metrics,
 )
-from medallion.spec import CLASSIFICATION_METRICS
+from medallion.spec import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 Y = np.array([1, 1, 0, 0, 1, 0])
 SCORES = np.array([0.9, 0.4, 0.6, 0.1, 0.8, 0.3])
@@ -47,7 +51,7 @@ def test_one_class_gives_undefined_auc_and_zero_not_errors():
 
 def test_per_group_metrics_and_flat_names():
     groups = np.array(["a", "a", "a", "b", "b", None], dtype=object)
-    rows = per_group_metrics(Y, SCORES, {"segment": groups}, threshold=0.5)
+    rows = per_group_metrics("classification", Y, SCORES, {"segment": groups}, threshold=0.5)
     assert [(r.group, r.rows, r.positives) for r in rows] == [
         ("a", 3, 2),
         ("b", 2, 1),
@@ -60,3 +64,41 @@ def test_per_group_metrics_and_flat_names():
     assert not any("missing" in name for name in values)
     assert metric_key("group", "age_band", "65+", "f1") == "group/age_band/65plus/f1"
     assert metric_key("group", "x", "a/b=c", "f1") == "group/x/a_b_c/f1"
+
+
+HOURS = np.array([2.0, 4.0, 6.0, 8.0])
+PREDICTED = np.array([3.0, 3.0, 6.0, 12.0])
+
+
+def test_regression_metrics_match_hand_computed_values():
+    metrics = regression_metrics(HOURS, PREDICTED)
+    assert set(REGRESSION_METRICS) <= set(metrics)
+    # errors (predicted - true): +1, -1, 0, +4
+    assert metrics["mae"] == pytest.approx(6 / 4)
+    assert metrics["rmse"] == pytest.approx(math.sqrt(18 / 4))
+    assert metrics["median_ae"] == pytest.approx(1.0)
+    assert metrics["mean_error"] == pytest.approx(1.0)
+    # r2 = 1 - SSE / SST = 1 - 18 / 20
+    assert metrics["r2"] == pytest.approx(0.1)
+    assert holdout_metrics("regression", HOURS, PREDICTED, None) == metrics
+
+
+def test_regression_metrics_are_undefined_not_errors_on_degenerate_input():
+    assert math.isnan(regression_metrics(np.array([5.0]), np.array([4.0]))["r2"])
+    assert math.isnan(regression_metrics(np.array([3.0, 3.0]), np.array([3.0, 4.0]))["r2"])
+    assert all(math.isnan(v) for v in regression_metrics(np.array([]), np.array([])).values())
+
+
+def test_error_metrics_are_lower_is_better():
+    assert [greater_is_better(m) for m in REGRESSION_METRICS] == [False, False, True, False]
+
+
+def test_per_group_regression_metrics_have_no_positives():
+    groups = np.array(["rural", "rural", "urban", "urban"], dtype=object)
+    rows = per_group_metrics("regression", HOURS, PREDICTED, {"area": groups}, None)
+    assert [(r.group, r.rows, r.positives) for r in rows] == [
+        ("rural", 2, None),
+        ("urban", 2, None),
+    ]
+    assert rows[0].metrics["mae"] == pytest.approx(1.0)
+    assert rows[1].metrics["mean_error"] == pytest.approx(2.0)

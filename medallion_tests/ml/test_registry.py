@@ -18,8 +18,15 @@ from medallion.ml.training import build_pipeline, feature_kinds, time_split, to_
 from medallion.spec import ESTIMATORS
 
 
-@pytest.mark.parametrize("variant", ["lr", "rf", "hgb"])
-def test_trusted_types_cover_what_skops_refuses_for_each_estimator(frame, model_spec, variant):
+@pytest.mark.parametrize(
+    ("task", "variant"),
+    [("classification", v) for v in ("lr", "rf", "hgb")]
+    + [("regression", v) for v in ("ridge", "rf", "hgb")],
+)
+def test_trusted_types_cover_what_skops_refuses_for_each_estimator(
+    frame, model_spec, regression_spec, task, variant
+):
+    model_spec = regression_spec if task == "regression" else model_spec
     split = time_split(frame, model_spec)
     numeric, categorical = feature_kinds(frame, model_spec)
     declared = model_spec.variants[variant]

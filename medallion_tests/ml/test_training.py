@@ -81,6 +81,19 @@ def test_target_must_be_binary(frame, model_spec):
         to_target(labelled.with_columns(pl.col("label") * 2), model_spec)
 
 
+def test_regression_target_must_be_a_finite_number(frame, regression_spec):
+    labelled = frame.filter(pl.col("hours").is_not_null())
+    values = to_target(labelled, regression_spec)
+    assert values.dtype == np.float64 and values.size == labelled.height
+    broken = labelled.with_columns(
+        pl.when(pl.col("id") == 3).then(float("inf")).otherwise(pl.col("hours")).alias("hours")
+    )
+    with pytest.raises(ValueError, match=r"target 'hours' must be a finite number, found 8 row"):
+        to_target(broken, regression_spec)
+    with pytest.raises(ValueError, match="must be numeric, got String"):
+        to_target(labelled.with_columns(pl.col("plan").alias("hours")), regression_spec)
+
+
 def test_estimator_is_seeded_and_unknown_params_are_refused():
     forest = make_estimator(VariantSpec(estimator="random_forest"), seed=42)
     assert forest.random_state == 42
@@ -121,3 +134,22 @@ def test_same_data_and_seed_give_identical_predictions(frame, model_spec, varian
         )
 
     assert np.array_equal(fit_and_score(), fit_and_score())
+
+
+@pytest.mark.parametrize("variant", ["ridge", "rf", "hgb"])
+def test_regressors_predict_values_and_beat_the_mean(frame, regression_spec, variant):
+    split = time_split(frame, regression_spec)
+    numeric, categorical = feature_kinds(frame, regression_spec)
+    pipeline = build_pipeline(regression_spec.variants[variant], numeric, categorical, seed=42)
+    pipeline.fit(
+        to_features(split.train, regression_spec.features, categorical),
+        to_target(split.train, regression_spec),
+    )
+    x_holdout = to_features(split.holdout, regression_spec.features, categorical)
+    x_holdout.loc[0, "plan"] = "never-seen"
+    predicted = predict_scores(pipeline, x_holdout)
+    truth = to_target(split.holdout, regression_spec)
+    assert predicted.shape == truth.shape and predicted.dtype == np.float64
+    model_error = np.mean(np.abs(predicted - truth))
+    mean_error = np.mean(np.abs(truth.mean() - truth))
+    assert model_error < 0.8 * mean_error, (model_error, mean_error)

@@ -81,3 +81,52 @@ def test_history_rows_judge_only_the_primary_metric():
     others = rows.filter(pl.col("metric") != "roc_auc")
     assert set(others["status"]) == {"info"} and others.height == 5
     assert others.filter(pl.col("metric") == "accuracy")["holdout_value"].item() == 0.9
+
+
+def _delays(shipments: int, noise_hours: float, seed: int) -> pl.DataFrame:
+    """One row per shipment; the champion's prediction is off by `noise_hours` on average."""
+    rng = np.random.default_rng(seed)
+    truth = rng.gamma(2.0, 3.0, shipments)
+    return pl.DataFrame(
+        {
+            "shipment_id": np.arange(shipments),
+            "delay_hours": truth,
+            "score": truth + rng.normal(0, noise_hours, shipments),
+        }
+    )
+
+
+def _judge_regression(frame: pl.DataFrame, **spec) -> object:
+    return window_performance(
+        frame,
+        WINDOW,
+        entity_key="shipment_id",
+        target="delay_hours",
+        score="score",
+        primary="rmse",
+        decision_threshold=None,
+        holdout={"rmse": 2.0, "mae": 1.6},
+        monitoring=MonitoringSpec(**spec),
+        task="regression",
+    )
+
+
+def test_a_regression_window_is_judged_on_its_error_in_units():
+    drops = {"performance_warn_drop": 0.25, "performance_alert_drop": 0.5}
+    healthy = _judge_regression(_delays(3000, 2.0, seed=5), **drops)
+    assert healthy.status == "ok", healthy.describe()
+    assert healthy.positive_entities is None and healthy.entities == 3000
+    assert (healthy.warn_threshold, healthy.threshold) == pytest.approx((2.25, 2.5))
+    worse = _judge_regression(_delays(3000, 2.4, seed=6), **drops)
+    assert worse.status == "warn", worse.describe()
+    degraded = _judge_regression(_delays(3000, 3.5, seed=7), **drops)
+    assert degraded.status == "alert"
+    assert degraded.describe().startswith("rmse 3.4") and "alert above 2.500; 3000 entities" in (
+        degraded.describe()
+    )
+    few = _judge_regression(_delays(40, 3.5, seed=8), **drops)
+    assert few.status == "insufficient"
+    rows = history_rows([degraded])
+    assert rows.filter(pl.col("metric") == "rmse")["status"].item() == "alert"
+    assert set(rows["metric"]) == {"rmse", "mae", "r2", "median_ae", "mean_error"}
+    assert rows["positives"].null_count() == rows.height

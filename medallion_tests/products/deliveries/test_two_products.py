@@ -9,7 +9,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import yaml
 
 from medallion.build import build_definitions
 from medallion.demo import materialize_all, zone_counts
@@ -120,21 +119,9 @@ def test_tables_coexist_in_one_duckdb_file_by_product_schema(run, specs, setting
     rows, keys, labelled, last_labelled, last_scan = features
     assert rows == keys > 0 and 0 < labelled < rows
     assert (last_scan - last_labelled).days == 8  # recent deliveries are not labelled yet
-    model = _deliveries_model(specs)
-    assert len(model["features"]) >= 12
-    assert {*model["features"], model["target"], model["time_column"]} <= columns
-
-
-def _deliveries_model(specs) -> dict:
-    """The deliveries model section; read from its commented block while the spec cannot
-    declare a regression model yet."""
-    spec = next(s for s in specs if s.name == "deliveries")
-    if spec.model is not None:
-        return spec.model.model_dump()
-    lines = (PACKAGE_PRODUCTS / "deliveries" / "product.yaml").read_text("utf-8").splitlines()
-    block = lines[lines.index("# model:") :]
-    block = block[: next((i for i, line in enumerate(block) if not line.startswith("#")), None)]
-    return yaml.safe_load("\n".join(line[2:] for line in block))["model"]
+    model = next(s for s in specs if s.name == "deliveries").model
+    assert model.task == "regression" and len(model.features) >= 12
+    assert {*model.features, model.target, model.time_column} <= columns
 
 
 def test_a_broken_second_spec_names_file_field_and_problem(tmp_path):

@@ -1,0 +1,142 @@
+"""Bias of a regression model, pure: how far each group's errors sit from the others'.
+
+A regressor has no rates to compare, so the bias gate compares errors in the target's units:
+per group of each sensitive attribute the mean absolute error (how wrong) and the mean signed
+error (prediction minus truth: which way wrong; a model that under-predicts rural delays is
+biased even when its errors are as large as anywhere). The gate bounds the gap between the
+worst and best group's MAE, in units or as a ratio, and the gap between the groups' mean
+signed errors. As for classification, groups with fewer than `min_group_size` rows are
+reported but not compared. Per-group values come from Fairlearn's MetricFrame, like the
+classification rates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, count
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+from medallion.ml.metrics import group_labels
+
+ERRORS = ("mae", "rmse", "mean_error")
+
+
+def _mean_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.asarray(y_pred, dtype=np.float64) - y_true))
+
+
+@dataclass(frozen=True)
+class AttributeErrors:
+    """Errors of the predictions across the groups of one sensitive attribute."""
+
+    attribute: str
+    by_group: pd.DataFrame
+    """One row per group: attribute, group, rows, mae, rmse, mean_error, compared."""
+    mae_difference: float
+    """Worst compared group's MAE minus the best's, in the target's units."""
+    mae_ratio: float
+    """Worst compared group's MAE over the best's (1.0 with fewer than two groups)."""
+    mean_error_difference: float
+    """Largest minus smallest mean signed error of the compared groups."""
+
+
+def attribute_errors(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    values: np.ndarray,
+    attribute: str,
+    min_group_size: int,
+) -> AttributeErrors:
+    """Per-group errors and their spread for one sensitive attribute.
+
+    Args:
+        y_true: the target.
+        y_pred: predicted values.
+        values: the attribute's value per row.
+        attribute: its name.
+        min_group_size: rows a group needs to be compared.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    labels = group_labels(np.asarray(values, dtype=object))
+    frame = MetricFrame(
+        metrics={
+            "rows": count,
+            "mae": mean_absolute_error,
+            "rmse": root_mean_squared_error,
+            "mean_error": _mean_error,
+        },
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=pd.Series(labels, name=attribute),
+    )
+    table = frame.by_group.copy()
+    table["rows"] = table["rows"].astype(int)
+    table["compared"] = table["rows"] >= min_group_size
+    compared = table[table["compared"]]
+    if len(compared) >= 2:
+        worst, best = float(compared["mae"].max()), float(compared["mae"].min())
+        mae_difference = worst - best
+        mae_ratio = worst / best if best > 0 else (1.0 if worst == 0 else math.inf)
+        mean_error_difference = float(compared["mean_error"].max() - compared["mean_error"].min())
+    else:
+        mae_difference, mae_ratio, mean_error_difference = 0.0, 1.0, 0.0
+    table = table.reset_index(names="group")[["group", "rows", *ERRORS, "compared"]]
+    table["group"] = table["group"].astype(str)
+    table.insert(0, "attribute", attribute)
+    return AttributeErrors(attribute, table, mae_difference, mae_ratio, mean_error_difference)
+
+
+def error_report(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sensitive: dict[str, np.ndarray],
+    min_group_size: int,
+) -> list[AttributeErrors]:
+    """attribute_errors for every sensitive attribute, in the spec's order."""
+    return [
+        attribute_errors(y_true, y_pred, values, attribute, min_group_size)
+        for attribute, values in sensitive.items()
+    ]
+
+
+def error_metric_values(reports: list[AttributeErrors]) -> dict[str, float]:
+    """The spreads per attribute as flat MLflow metric names."""
+    values: dict[str, float] = {}
+    for r in reports:
+        values[f"bias/{r.attribute}/mae_difference"] = r.mae_difference
+        values[f"bias/{r.attribute}/mae_ratio"] = r.mae_ratio
+        values[f"bias/{r.attribute}/mean_error_difference"] = r.mean_error_difference
+    return {k: v for k, v in values.items() if math.isfinite(v)}
+
+
+def error_chart(reports: list[AttributeErrors], path: Path, title: str) -> Path:
+    """Bars of MAE, RMSE and mean signed error per group, one panel per attribute, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = max(len(reports), 1)
+    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    for axis, report in zip(axes[0], reports, strict=False):
+        report.by_group.set_index("group")[list(ERRORS)].plot.bar(ax=axis, rot=0, width=0.8)
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_title(
+            f"{report.attribute}: MAE gap {report.mae_difference:.3f} "
+            f"(x{report.mae_ratio:.2f}), mean error gap {report.mean_error_difference:.3f}",
+            fontsize=9,
+        )
+        axis.set_xlabel("")
+        axis.legend(fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
