@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import (
     MetricFrame,
-    count,
     false_positive_rate,
     selection_rate,
     true_positive_rate,
 )
 
+from medallion.ml.groups import bar_panels, group_frame
 from medallion.ml.metrics import group_labels
 
 RATES = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -77,20 +77,13 @@ def attribute_fairness(
     """
     y_true = np.asarray(y_true).astype(np.int64)
     y_pred = np.asarray(y_pred).astype(np.int64)
+    rates = {
+        "selection_rate": selection_rate,
+        "true_positive_rate": true_positive_rate,
+        "false_positive_rate": false_positive_rate,
+    }
+    frame, table = group_frame(rates, y_true, y_pred, values, attribute)
     labels = group_labels(np.asarray(values, dtype=object))
-    frame = MetricFrame(
-        metrics={
-            "rows": count,
-            "selection_rate": selection_rate,
-            "true_positive_rate": true_positive_rate,
-            "false_positive_rate": false_positive_rate,
-        },
-        y_true=y_true,
-        y_pred=y_pred,
-        sensitive_features=pd.Series(labels, name=attribute),
-    )
-    table = frame.by_group.copy()
-    table["rows"] = table["rows"].astype(int)
     positives = pd.Series(y_true).groupby(labels).sum()
     table["positives"] = positives.reindex(table.index).astype(int)
     table["negatives"] = table["rows"] - table["positives"]
@@ -168,27 +161,17 @@ def fairness_metric_values(reports: list[AttributeFairness]) -> dict[str, float]
 
 def fairness_chart(reports: list[AttributeFairness], path: Path, title: str) -> Path:
     """A bar chart of the three rates per group, one panel per attribute, saved as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = max(len(reports), 1)
-    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
-    for axis, report in zip(axes[0], reports, strict=False):
-        table = report.by_group.set_index("group")[list(RATES)]
-        table.plot.bar(ax=axis, rot=0, width=0.8)
-        axis.set_title(
-            f"{report.attribute}: DP diff {report.demographic_parity_difference:.3f}, "
-            f"EO diff {report.equalized_odds_difference:.3f}",
-            fontsize=9,
+    panels = [
+        (
+            f"{r.attribute}: DP diff {r.demographic_parity_difference:.3f}, "
+            f"EO diff {r.equalized_odds_difference:.3f}",
+            r.by_group.set_index("group")[list(RATES)],
         )
-        axis.set_ylim(0, min(1.0, max(0.05, float(np.nanmax(table.to_numpy())) * 1.15)))
-        axis.set_xlabel("")
-        axis.legend(fontsize=7)
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+        for r in reports
+    ]
+    return bar_panels(
+        panels,
+        path,
+        title,
+        ylim=lambda table: (0, min(1.0, max(0.05, float(np.nanmax(table.to_numpy())) * 1.15))),
+    )

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, count
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
-from medallion.ml.metrics import group_labels
+from medallion.ml.groups import bar_panels, group_frame
 
 ERRORS = ("mae", "rmse", "mean_error")
 
@@ -61,22 +60,18 @@ def attribute_errors(
         attribute: its name.
         min_group_size: rows a group needs to be compared.
     """
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    labels = group_labels(np.asarray(values, dtype=object))
-    frame = MetricFrame(
-        metrics={
-            "rows": count,
-            "mae": mean_absolute_error,
-            "rmse": root_mean_squared_error,
-            "mean_error": _mean_error,
-        },
-        y_true=y_true,
-        y_pred=y_pred,
-        sensitive_features=pd.Series(labels, name=attribute),
+    errors = {
+        "mae": mean_absolute_error,
+        "rmse": root_mean_squared_error,
+        "mean_error": _mean_error,
+    }
+    _, table = group_frame(
+        errors,
+        np.asarray(y_true, dtype=np.float64),
+        np.asarray(y_pred, dtype=np.float64),
+        values,
+        attribute,
     )
-    table = frame.by_group.copy()
-    table["rows"] = table["rows"].astype(int)
     table["compared"] = table["rows"] >= min_group_size
     compared = table[table["compared"]]
     if len(compared) >= 2:
@@ -117,26 +112,12 @@ def error_metric_values(reports: list[AttributeErrors]) -> dict[str, float]:
 
 def error_chart(reports: list[AttributeErrors], path: Path, title: str) -> Path:
     """Bars of MAE, RMSE and mean signed error per group, one panel per attribute, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = max(len(reports), 1)
-    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
-    for axis, report in zip(axes[0], reports, strict=False):
-        report.by_group.set_index("group")[list(ERRORS)].plot.bar(ax=axis, rot=0, width=0.8)
-        axis.axhline(0, color="black", linewidth=0.6)
-        axis.set_title(
-            f"{report.attribute}: MAE gap {report.mae_difference:.3f} "
-            f"(x{report.mae_ratio:.2f}), mean error gap {report.mean_error_difference:.3f}",
-            fontsize=9,
+    panels = [
+        (
+            f"{r.attribute}: MAE gap {r.mae_difference:.3f} (x{r.mae_ratio:.2f}), "
+            f"mean error gap {r.mean_error_difference:.3f}",
+            r.by_group.set_index("group")[list(ERRORS)],
         )
-        axis.set_xlabel("")
-        axis.legend(fontsize=7)
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+        for r in reports
+    ]
+    return bar_panels(panels, path, title)

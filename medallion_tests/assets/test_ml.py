@@ -22,8 +22,14 @@ from medallion.ml.gates import Candidate
 from medallion.ml.snapshot import snapshot_columns, snapshot_path
 from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
-from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, load_spec
+from medallion_tests.assets.ml_runs import (
+    check_evaluations,
+    home_settings,
+    materialize,
+    ml_metadata,
+)
 
 VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
 LENIENT = {"bias_max_difference": 1.0, "latency_p95_ms": 1000.0, "batch_seconds": 60.0}
@@ -62,13 +68,7 @@ def world(tmp_path_factory):
     """Gold built from 80 days of 300 customers (21 labelled days), one Dagster instance."""
     home = tmp_path_factory.mktemp("ml")
     generate(home / "landing", seed=11, customers=300, days=80)
-    settings = Settings(
-        home=home,
-        data=home / "data",
-        warehouse=home / "data" / "warehouse.duckdb",
-        landing=home / "landing",
-        products=(PACKAGE_PRODUCTS,),
-    )
+    settings = home_settings(home)
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     with dg.instance_for_test() as instance:
         assert materialize_all([spec], settings, instance).success
@@ -76,30 +76,15 @@ def world(tmp_path_factory):
 
 
 def _materialize(world, spec: ProductSpec) -> dg.ExecuteInProcessResult:
-    settings, instance, _ = world
-    resources = build_resources(settings)
-    return dg.materialize(
-        ml_assets(spec),
-        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
-        instance=instance,
-        raise_on_error=False,
-    )
+    return materialize(world[0], world[1], ml_assets(spec))
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
-    return {
-        (e.asset_key.path[-1], e.check_name): e.passed
-        for e in (
-            event.asset_check_evaluation_data
-            for event in result.all_events
-            if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        )
-    }
+    return {key: evaluation.passed for key, evaluation in check_evaluations(result).items()}
 
 
 def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
-    materialization = result.asset_materializations_for_node(f"churn__ml__{name}")[0]
-    return {k: v.value for k, v in materialization.metadata.items()}
+    return ml_metadata(result, "churn", name)
 
 
 @pytest.fixture(scope="module")

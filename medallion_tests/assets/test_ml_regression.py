@@ -21,8 +21,14 @@ from medallion.ml.snapshot import snapshot_path
 from medallion.monitoring.history import PERFORMANCE_HISTORY, history_table
 from medallion.products.deliveries.generator import generate
 from medallion.resources.tracking import TrackingResource
-from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import ProductSpec, load_spec
+from medallion_tests.assets.ml_runs import (
+    check_evaluations,
+    home_settings,
+    materialize,
+    ml_metadata,
+)
 
 TRAINED_DAYS, DAYS = 50, 80
 VARIANTS = {
@@ -67,13 +73,7 @@ def world(tmp_path_factory):
     """deliveries gold from the first TRAINED_DAYS of 80 days of 6,000 shipments."""
     home = tmp_path_factory.mktemp("regression")
     generate(home / "landing", seed=5, shipments=6000, days=DAYS, deliver_days=range(TRAINED_DAYS))
-    settings = Settings(
-        home=home,
-        data=home / "data",
-        warehouse=home / "data" / "warehouse.duckdb",
-        landing=home / "landing",
-        products=(PACKAGE_PRODUCTS,),
-    )
+    settings = home_settings(home)
     spec = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
     with dg.instance_for_test() as instance:
         assert materialize_all([spec], settings, instance).success
@@ -81,30 +81,11 @@ def world(tmp_path_factory):
 
 
 def _materialize(world, spec: ProductSpec, assets=None) -> dg.ExecuteInProcessResult:
-    settings, instance, _ = world
-    resources = build_resources(settings)
-    return dg.materialize(
-        assets or ml_assets(spec),
-        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
-        instance=instance,
-        raise_on_error=False,
-    )
-
-
-def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], object]:
-    return {
-        (e.asset_key.path[-1], e.check_name): e
-        for e in (
-            event.asset_check_evaluation_data
-            for event in result.all_events
-            if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        )
-    }
+    return materialize(world[0], world[1], assets or ml_assets(spec))
 
 
 def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
-    materialization = result.asset_materializations_for_node(f"deliveries__ml__{name}")[0]
-    return {k: v.value for k, v in materialization.metadata.items()}
+    return ml_metadata(result, "deliveries", name)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +129,7 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
 
 def test_the_lowest_rmse_passing_every_gate_is_champion(world, first):
     result, _, client = first
-    checks = _checks(result)
+    checks = check_evaluations(result)
     for name in VARIANTS:
         for gate in GATE_CHECKS.values():
             assert checks[(name, gate)].passed, (name, gate, checks[(name, gate)].description)
@@ -184,13 +165,13 @@ def test_a_worse_rmse_or_a_biased_model_is_not_promoted(world, first):
     variants = {"weak_ridge": {"estimator": "ridge", "params": {"alpha": 1e7}}}
     weak = _materialize(world, regression_spec(world[2], variants, **LENIENT))
     assert weak.success
-    gate = _checks(weak)[("weak_ridge", "accuracy_gate")]
+    gate = check_evaluations(weak)[("weak_ridge", "accuracy_gate")]
     assert not gate.passed
     assert gate.description.startswith("rmse ") and " > " in gate.description
     assert "champion v" in gate.description  # compared with the champion, lower is better
     strict = LENIENT | {"bias_max_mean_error_difference": 1e-6}
     biased = _materialize(world, regression_spec(world[2], {"ridge": VARIANTS["ridge"]}, **strict))
-    checks = _checks(biased)
+    checks = check_evaluations(biased)
     assert checks[("ridge", "accuracy_gate")].passed
     assert not checks[("ridge", "bias_gate")].passed
     assert "area_type mean error gap" in checks[("ridge", "bias_gate")].description
@@ -206,7 +187,7 @@ def test_the_champion_is_monitored_on_later_days_in_hours(world, first):
     monitored = regression_spec(spec, **LENIENT)
     result = _materialize(world, monitored, monitoring_assets(monitored))
     assert result.success
-    performance = _checks(result)[("performance", "performance")]
+    performance = check_evaluations(result)[("performance", "performance")]
     assert performance.description.split(": ")[1] in {"ok", "warn", "alert"}
     assert "rmse" in performance.description and "entities" in performance.description
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

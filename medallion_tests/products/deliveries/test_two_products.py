@@ -59,10 +59,14 @@ def test_one_definitions_with_keys_prefixed_by_product(specs, settings):
     assert {key.path[0] for key in keys} == set(PRODUCTS)
     deliveries = {key.to_user_string() for key in keys if key.path[0] == "deliveries"}
     sources = ("hubs", "shipments", "tracking_events", "weather")
-    assert {k for k in deliveries if "/ml/" not in k} == {
+    assert deliveries == {
         *(f"deliveries/{zone}/{source}" for zone in ("bronze", "silver") for source in sources),
         "deliveries/gold/delivery_features",
         "deliveries/gold/hub_daily",
+        *(f"deliveries/ml/{name}" for name in ("snapshot", "baseline", "champion")),
+        *(f"deliveries/ml/{name}" for name in specs[1].model.variants),
+        "deliveries/monitoring/drift",
+        "deliveries/monitoring/performance",
     }
     assert {
         k.to_user_string()
