@@ -65,7 +65,12 @@ def build_definitions(
     assets += [asset for spec in specs for asset in ml_assets(spec)]
     assets += [asset for spec in specs for asset in monitoring_assets(spec)]
     executor = dg.multiprocess_executor.configured(
-        {"max_concurrent": 2, "tag_concurrency_limits": DUCKDB_CONCURRENCY}
+        {
+            "max_concurrent": 2,
+            "tag_concurrency_limits": DUCKDB_CONCURRENCY,
+            # Steps fork from a server that imported the heavy libraries once per run.
+            "start_method": {"forkserver": {"preload_modules": ["medallion.preload"]}},
+        }
     )
     return dg.Definitions(
         assets=assets,

@@ -66,6 +66,12 @@ def _floor(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
+    # A run's steps fork from a server that imported these once (medallion.preload); import
+    # them the same way before the clock starts, and report the time apart.
+    started = time.perf_counter()
+    import medallion.preload  # noqa: F401
+
+    startup_s = time.perf_counter() - started
     from medallion.bench.pipeline import run_pipeline
     from medallion.settings import PACKAGE_PRODUCTS, Settings
     from medallion.spec import load_spec
@@ -85,6 +91,7 @@ def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "seconds": result.seconds,
+        "startup_s": startup_s,
         "duckdb": settings.duckdb_config(),
         "success": result.success,
         "failures": result.failures,

@@ -181,6 +181,10 @@ def table_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
         ("floor wall s", _seconds(floor["seconds"])),
         ("floor rows/s", _rate_text(floor["rows_per_s"])),
         ("pipeline wall s", _seconds(pipeline["seconds"])),
+        (
+            "  imports before the run (once per run) s",
+            _seconds(pipeline["startup_s"]) if "startup_s" in pipeline else "n/a",
+        ),
     ]
     for zone, timing in zones.items():
         lines += [

@@ -11,7 +11,6 @@ checks it for free as rows = distinct keys (check `key_unique`).
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,12 +86,16 @@ def validate(
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    opened: list = []
+
+    def creator():  # type: ignore[no-untyped-def]
+        opened.append(connect(warehouse, read_only=True, config=config))
+        return ConnectionWrapper(opened[-1])
+
     source = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{warehouse}",
-        kwargs={
-            "creator": lambda: ConnectionWrapper(connect(warehouse, read_only=True, config=config))
-        },
+        kwargs={"creator": creator},
     )
     suite = gx.ExpectationSuite(name=f"{spec.name}.silver.{entity}")
     for planned in plan:
@@ -104,7 +107,7 @@ def validate(
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
         result = batch.validate(suite, result_format="BASIC")
     finally:
-        _release(source)
+        _release(source, opened)
     outcomes = _outcomes(plan, result.results)
     blocking = [o for o in outcomes if not o["success"] and o["severity"] != "warn"]
     warned = [o for o in outcomes if not o["success"] and o["severity"] == "warn"]
@@ -127,15 +130,18 @@ def validate(
     )
 
 
-def _release(source: Any) -> None:
+def _release(source: Any, opened: list) -> None:
     """Close GX's DuckDB connections: the process may reopen the file read-write next, and
-    DuckDB refuses two configurations of one file in one process."""
+    DuckDB refuses two configurations of one file in one process. Every DuckDB connection GX
+    opened is closed here explicitly, so no garbage collection pass is needed to free them
+    (one took 0.2 s, more than the validation itself on small tables)."""
     engine = source.get_execution_engine()
     if getattr(engine, "_connection", None) is not None:
         engine._connection.close()
     engine.engine.dispose()
     source.get_engine().dispose()
-    gc.collect()
+    for connection in opened:
+        connection.close()
 
 
 def _outcomes(plan: list[PlannedExpectation], results: list) -> list[dict[str, Any]]:
