@@ -29,22 +29,33 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
     silver = spec.table("silver", entity)
     quarantine = spec.table("quarantine", entity)
     key_list = ", ".join(keys)
+    # Only rows in neither silver nor quarantine need their key (to tell a superseded
+    # version from a lost row): keys are typed for those few, and silver is probed with a
+    # semi join built on them, instead of typing every bronze key and a DISTINCT of silver.
     per_batch = con.execute(
         f"""
-        WITH b AS (SELECT _batch_id, _row_number, TRUE AS in_b, {typed_keys} FROM {bronze}),
+        WITH b AS (SELECT _batch_id, _row_number, TRUE AS in_b FROM {bronze}),
              s AS (SELECT _batch_id, _row_number, TRUE AS in_s FROM {silver}),
              q AS (SELECT _batch_id, _row_number, TRUE AS in_q FROM {quarantine}),
              placed AS (
-                SELECT _batch_id, coalesce(in_b, FALSE) AS in_b, coalesce(in_s, FALSE) AS in_s,
-                       coalesce(in_q, FALSE) AS in_q, {", ".join("b." + k for k in keys)}
+                SELECT _batch_id, _row_number, coalesce(in_b, FALSE) AS in_b,
+                       coalesce(in_s, FALSE) AS in_s, coalesce(in_q, FALSE) AS in_q
                 FROM b FULL JOIN s USING (_batch_id, _row_number)
                 LEFT JOIN q USING (_batch_id, _row_number)
              ),
-             silver_keys AS (SELECT DISTINCT {key_list}, TRUE AS superseded FROM {silver}),
              unplaced AS (
+                SELECT _batch_id, {typed_keys}
+                FROM (SELECT _batch_id, _row_number FROM placed
+                      WHERE in_b AND NOT in_s AND NOT in_q)
+                JOIN {bronze} USING (_batch_id, _row_number)
+             ),
+             superseding AS (
+                SELECT DISTINCT {key_list}, TRUE AS superseded
+                FROM (SELECT {key_list} FROM {silver}) SEMI JOIN unplaced USING ({key_list})
+             ),
+             judged AS (
                 SELECT _batch_id, coalesce(superseded, FALSE) AS superseded
-                FROM (SELECT * FROM placed WHERE in_b AND NOT in_s AND NOT in_q)
-                LEFT JOIN silver_keys USING ({key_list})
+                FROM unplaced LEFT JOIN superseding USING ({key_list})
              )
         SELECT p._batch_id,
                count(*) FILTER (in_b) AS bronze,
@@ -56,7 +67,7 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
         FROM placed AS p
         LEFT JOIN (SELECT _batch_id, count(*) FILTER (superseded) AS duplicates,
                           count(*) FILTER (NOT superseded) AS lost
-                   FROM unplaced GROUP BY 1) AS u USING (_batch_id)
+                   FROM judged GROUP BY 1) AS u USING (_batch_id)
         GROUP BY p._batch_id ORDER BY p._batch_id
         """
     ).fetchall()

@@ -100,6 +100,13 @@ def error_report(
     ]
 
 
+def error_table(reports: list[AttributeErrors]) -> pd.DataFrame:
+    """One table of every group of every attribute (the artifact logged to MLflow)."""
+    if not reports:
+        return pd.DataFrame(columns=["attribute", "group", "rows", *ERRORS, "compared"])
+    return pd.concat([r.by_group for r in reports], ignore_index=True)
+
+
 def error_metric_values(reports: list[AttributeErrors]) -> dict[str, float]:
     """The spreads per attribute as flat MLflow metric names."""
     values: dict[str, float] = {}

@@ -25,29 +25,17 @@ from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
 from medallion.ml import registry
-from medallion.ml.fairness import (
-    AttributeFairness,
-    fairness_chart,
-    fairness_metric_values,
-    fairness_report,
-    fairness_table,
-)
+from medallion.ml.bias import evaluate_bias
+from medallion.ml.fairness import AttributeFairness
 from medallion.ml.gates import (
     Candidate,
     GateOutcome,
     Promotion,
     accuracy_gate,
-    bias_gate,
     choose_champion,
-    error_bias_gate,
     latency_gate,
 )
-from medallion.ml.group_error import (
-    AttributeErrors,
-    error_chart,
-    error_metric_values,
-    error_report,
-)
+from medallion.ml.group_error import AttributeErrors
 from medallion.ml.latency import LatencyReport, measure_latency
 from medallion.ml.metrics import (
     GroupMetrics,
@@ -374,7 +362,7 @@ def _train_log_and_gate(
         threshold = model.decision_threshold
         metrics = holdout_metrics(model.task, data.y_holdout, scores, threshold)
         groups = per_group_metrics(model.task, data.y_holdout, scores, data.sensitive, threshold)
-        bias = _bias(model, data, scores)
+        bias = evaluate_bias(model, data.y_holdout, scores, data.sensitive)
     params = (
         _split_params(spec, data)
         | {"variant": variant, "estimator": spec_variant.estimator}
@@ -458,48 +446,6 @@ def _train_log_and_gate(
         params=params,
         train_seconds=phases["fit"],
         phase_seconds=dict(phases),
-    )
-
-
-@dataclass(frozen=True)
-class BiasEvaluation:
-    """The bias gate of one variant and what is logged behind it."""
-
-    what: str
-    """'rates' (classification) or 'errors' (regression)."""
-    reports: list[AttributeFairness] | list[AttributeErrors]
-    gate: GateOutcome
-    table: pd.DataFrame
-    metric_values: dict[str, float]
-
-    def chart(self, path: Path, title: str) -> Path:
-        if self.what == "errors":
-            return error_chart(self.reports, path, title)  # type: ignore[arg-type]
-        return fairness_chart(self.reports, path, title)  # type: ignore[arg-type]
-
-
-def _bias(model: ModelSpec, data: Prepared, outputs: np.ndarray) -> BiasEvaluation:
-    """Fairness of a classifier's decisions (rates per group, Fairlearn) or of a regressor's
-    errors (MAE and mean signed error per group), and the gate that bounds it."""
-    gates = model.gates
-    if model.is_regression:
-        errors = error_report(data.y_holdout, outputs, data.sensitive, gates.bias_min_group_size)
-        gate = error_bias_gate(errors, gates, model.target)
-        table = (
-            pd.concat([r.by_group for r in errors], ignore_index=True)
-            if errors
-            else (pd.DataFrame(columns=["attribute", "group", "rows"]))
-        )
-        return BiasEvaluation("errors", errors, gate, table, error_metric_values(errors))
-    assert model.decision_threshold is not None and gates.bias_max_difference is not None
-    predicted = (outputs >= model.decision_threshold).astype(np.int64)
-    rates = fairness_report(data.y_holdout, predicted, data.sensitive, gates.bias_min_group_size)
-    return BiasEvaluation(
-        "rates",
-        rates,
-        bias_gate(rates, gates.bias_max_difference),
-        fairness_table(rates),
-        fairness_metric_values(rates),
     )
 
 

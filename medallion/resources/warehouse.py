@@ -1,8 +1,9 @@
 """The DuckDB warehouse: one file holding every zone's tables.
 
 Extends dagster-duckdb's resource so that a connection is closed even when the asset
-body raises (the upstream context manager leaks it, keeping the file locked), and so
-that only lock conflicts are retried, with a bounded backoff.
+body raises (the upstream context manager leaks it, keeping the file locked), so that only
+lock conflicts are retried, with a bounded backoff, and so that running out of DuckDB's
+memory limit says which setting to raise.
 """
 
 from __future__ import annotations
@@ -63,5 +64,16 @@ class WarehouseResource(DuckDBResource):
         )
         try:
             yield conn
+        except duckdb.OutOfMemoryException as error:
+            limit = dict(self.connection_config).get("memory_limit", "DuckDB's default")
+            raise WarehouseMemoryError(
+                f"DuckDB ran out of its memory limit ({limit}) in {self.database}: raise "
+                "MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB; the machine's RAM bounds it) or "
+                f"lower MEDALLION_DUCKDB_THREADS. DuckDB said: {error}"
+            ) from error
         finally:
             conn.close()
+
+
+class WarehouseMemoryError(RuntimeError):
+    """A warehouse query needed more memory than the configured limit allows."""

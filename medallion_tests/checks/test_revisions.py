@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medallion.checks.revisions import record_revision, revision_counts
+from medallion.checks.revisions import count_keys, record_revision, revision_counts
 from medallion.spec import RevisionTolerance
 from medallion.zones.tables import replace_table
 
@@ -40,3 +40,18 @@ def test_growth_limit_when_declared(con, spec):
         con, spec, "shop_silver.customers", RevisionTolerance(max_row_growth=1.0)
     )
     assert not outcome.passed and "rows grew 200.0%" in outcome.description
+
+
+def test_key_counts_are_exact_with_duplicates_nulls_and_composite_keys(con):
+    con.execute(
+        """CREATE TABLE k AS SELECT * FROM (VALUES
+           ('a', 1), ('b', 1), ('b', 2), ('c', NULL), (NULL, 3), (NULL, 4)) AS t(x, y)"""
+    )
+    for columns in (["x"], ["y"], ["x", "y"]):
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        expected = con.execute(f"SELECT count(*), count(DISTINCT ({quoted})) FROM k").fetchone()
+        assert count_keys(con, "k", columns) == expected, columns
+    assert count_keys(con, "k", ["x"]) == (6, 3)  # NULL is not a key; 'b' twice
+    assert count_keys(con, "k", ["x", "y"]) == (6, 6)
+    con.execute("CREATE TABLE u AS SELECT range AS id, 'v' || range AS name FROM range(50000)")
+    assert count_keys(con, "u", ["name"]) == (50_000, 50_000)
