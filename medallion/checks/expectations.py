@@ -40,9 +40,16 @@ class PlannedExpectation:
 def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
     """The expectations a silver entity must meet, derived from its spec."""
     source = spec.sources[entity]
-    plan = [PlannedExpectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, "fail")]
+    plan = [
+        PlannedExpectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, "fail"),
+        # One expectation for all declared columns: one per column cost a metric each.
+        PlannedExpectation(
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(source.columns), "exact_match": False},
+            "fail",
+        ),
+    ]
     for column, declared in source.columns.items():
-        plan.append(PlannedExpectation("ExpectColumnToExist", {"column": column}, "fail"))
         if declared.required:
             plan.append(
                 PlannedExpectation(

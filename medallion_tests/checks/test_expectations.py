@@ -45,3 +45,17 @@ def test_validation_runs_in_duckdb_and_reports_counts(tmp_path, con, spec, landi
     assert outcome.metadata["failed_blocking"] == ["ExpectColumnValuesToBeInSet(country)"]
     ok = expectations.validate(tmp_path / "warehouse.duckdb", spec, "orders")
     assert ok.passed, ok.metadata
+
+
+def test_a_declared_column_missing_from_silver_fails_the_suite(tmp_path, con, spec, landing):
+    ingest_source(con, spec, "orders", landing)
+    build_silver(con, spec, "orders", hmac_pads(b"k" * 32))
+    con.execute("ALTER TABLE shop_silver.orders DROP COLUMN coupon")
+    con.close()
+    outcome = expectations.validate(tmp_path / "warehouse.duckdb", spec, "orders")
+    assert not outcome.passed
+    assert outcome.metadata["failed_blocking"] == ["ExpectTableColumnsToMatchSet(table)"]
+    [columns] = [
+        r for r in outcome.metadata["results"] if r["expectation"].startswith("ExpectTableColumns")
+    ]
+    assert "coupon" not in columns["observed_value"]
