@@ -30,8 +30,9 @@ class TableCount:
 
 
 def has_landing_data(landing: Path, spec: ProductSpec) -> bool:
+    folder = spec.landing(landing)
     return any(
-        (landing / source).is_dir() and any((landing / source).iterdir()) for source in spec.sources
+        (folder / source).is_dir() and any((folder / source).iterdir()) for source in spec.sources
     )
 
 

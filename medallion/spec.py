@@ -644,6 +644,11 @@ class ProductSpec(_Strict):
             )
         return self
 
+    def landing(self, root: Path) -> Path:
+        """This product's landing folder below the landing root, one sub-folder per source:
+        products deliver apart, so two of them may both have a `customers` source."""
+        return Path(root) / self.name
+
     def schema(self, zone: str) -> str:
         """DuckDB schema holding this product's tables of one zone."""
         return f"{self.name}_{zone}"
@@ -779,22 +784,14 @@ def load_spec(path: str | Path) -> ProductSpec:
 
 
 def load_specs(paths: list[Path]) -> list[ProductSpec]:
-    """Load several products; their names must be unique because they prefix every table."""
+    """Load several products; their names must be unique because they prefix every table
+    and name each product's landing folder."""
     specs = [load_spec(path) for path in paths]
     seen: dict[str, Path | None] = {}
-    sources: dict[str, ProductSpec] = {}
     for spec in specs:
         if spec.name in seen:
             raise SpecError(
                 f"{spec.path}: name: product {spec.name!r} also declared in {seen[spec.name]}"
             )
         seen[spec.name] = spec.path
-        for source in spec.sources:
-            if source in sources:
-                raise SpecError(
-                    f"{spec.path}: sources.{source}: also a source of product "
-                    f"{sources[source].name!r} ({sources[source].path}); landing folders are "
-                    "named by source, so source names must be unique across products"
-                )
-            sources[source] = spec
     return specs

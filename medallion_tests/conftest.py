@@ -84,7 +84,8 @@ def spec(spec_path: Path) -> ProductSpec:
 
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
-    root = tmp_path / "landing"
+    """The shop product's landing folder (below the landing root `tmp_path/landing`)."""
+    root = tmp_path / "landing" / "shop"
     write(
         root / "orders" / "orders_2026-01-01.csv",
         """
@@ -120,6 +121,6 @@ def settings(tmp_path: Path, spec_path: Path, landing: Path) -> Settings:
         home=tmp_path,
         data=tmp_path / "data",
         warehouse=tmp_path / "data" / "warehouse.duckdb",
-        landing=landing,
+        landing=landing.parent,
         products=(spec_path.parent.parent,),
     )

@@ -4,23 +4,26 @@ ingestion adds nothing."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from medallion.build import build_definitions, product_assets
 from medallion.demo import materialize_all, zone_counts
 from medallion.products.churn.generator import generate
 from medallion.settings import PACKAGE_PRODUCTS, Settings
-from medallion.spec import load_spec
+from medallion.spec import load_spec, load_specs
+from medallion_tests.conftest import TINY_SPEC, write
 
 
 @pytest.fixture(scope="module")
 def churn_landing(tmp_path_factory):
     """Small demo landing data and the rows generated per source."""
     landing = tmp_path_factory.mktemp("landing")
-    return landing, generate(landing, seed=7, customers=300, days=60)
+    return landing, generate(landing / "churn", seed=7, customers=300, days=60)
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +150,32 @@ def test_one_asset_per_zone_table_and_checks_on_every_boundary(churn_spec):
     assert ("churn/silver/payments", "referential_integrity") in checks
     assert ("churn/gold/customer_features", "revision_counts") in checks
     assert ("churn/gold/customer_features", "no_pii") in checks
+
+
+def test_two_products_with_the_same_source_names_land_and_build_apart(
+    tmp_path, spec_path, landing, settings
+):
+    raw = yaml.safe_load(TINY_SPEC)
+    raw["name"] = "other_shop"
+    other_path = write(spec_path.parent.parent / "other_shop" / "product.yaml", yaml.safe_dump(raw))
+    other_landing = landing.parent / "other_shop"
+    shutil.copytree(landing, other_landing)
+    write(
+        other_landing / "orders" / "orders_2026-01-01.csv",
+        """
+        order_id,customer_id,ordered_at,amount,coupon
+        7,10,2026-01-01 10:00:00,99.00,
+        """,
+    )
+    specs = load_specs([spec_path, other_path])
+    with dg.instance_for_test() as instance:
+        assert materialize_all(specs, settings, instance).success
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        shop = con.execute("SELECT list(order_id ORDER BY order_id) FROM shop_silver.orders")
+        assert shop.fetchone()[0] == [1, 2, 3]
+        other = con.execute(
+            "SELECT list(order_id), list(_source_file) FROM other_shop_bronze.orders"
+        )
+        ids, files = other.fetchone()
+    assert ids == ["7"]  # bronze keeps CSV values as delivered text
+    assert files == [str(other_landing / "orders" / "orders_2026-01-01.csv")]

@@ -42,9 +42,10 @@ def test_generate_command_writes_landing_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("churn: ")
     files = sorted(
-        p.relative_to(tmp_path / "landing").parts[0] for p in (tmp_path / "landing").rglob("*.*")
+        p.relative_to(tmp_path / "landing").parts[:2] for p in (tmp_path / "landing").rglob("*.*")
     )
-    assert set(files) == {
+    assert {product for product, _ in files} == {"churn"}  # landing/<product>/<source>/
+    assert {source for _, source in files} == {
         "customers",
         "subscriptions",
         "usage_events",
@@ -52,7 +53,7 @@ def test_generate_command_writes_landing_files(tmp_path, capsys):
         "support_tickets",
     }
     events = duckdb.sql(
-        f"SELECT count(*) FROM read_parquet('{tmp_path}/landing/usage_events/*.parquet')"
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/landing/churn/usage_events/*.parquet')"
     ).fetchone()[0]
     assert 10_000 < events < 40_000
 
@@ -64,7 +65,7 @@ def test_unknown_product_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_path):
-    rows = generate(tmp_path / "data" / "landing", seed=3, customers=150, days=40)
+    rows = generate(tmp_path / "data" / "landing" / "churn", seed=3, customers=150, days=40)
     result = subprocess.run(
         [
             str(BIN / "dagster"),

@@ -18,7 +18,7 @@ RUNS = 8
 @pytest.mark.slow
 def test_eight_concurrent_runs_all_succeed_without_double_ingestion(tmp_path):
     landing = tmp_path / "landing"
-    rows = generate(landing, seed=5, customers=120, days=35)
+    rows = generate(landing / "churn", seed=5, customers=120, days=35)
     home = tmp_path / "home"
     # the instance exists before runs are launched, as under `dagster dev`
     subprocess.run(

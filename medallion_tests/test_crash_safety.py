@@ -97,7 +97,7 @@ def _assert_consistent(warehouse: Path, spec) -> None:
 def test_sigkill_at_random_moments_then_rerun_converges(tmp_path):
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     landing = tmp_path / "landing"
-    generate(landing, seed=11, customers=250, days=45)
+    generate(landing / "churn", seed=11, customers=250, days=45)
 
     reference_home = tmp_path / "reference"
     started = time.monotonic()

@@ -155,12 +155,14 @@ def test_two_products_with_one_name_are_refused(spec_path, tmp_path):
         load_specs([spec_path, copy])
 
 
-def test_a_source_name_used_by_two_products_is_refused(spec_path, tmp_path):
+def test_two_products_may_share_source_names(spec_path, tmp_path):
     raw = yaml.safe_load(TINY_SPEC)
     raw["name"] = "other_shop"
     other = write(tmp_path / "other" / "product.yaml", yaml.safe_dump(raw))
-    with pytest.raises(SpecError, match=r"sources\.customers: also a source of product 'shop'"):
-        load_specs([spec_path, other])
+    shop, other_shop = load_specs([spec_path, other])
+    assert set(shop.sources) == set(other_shop.sources)
+    assert shop.landing(tmp_path) == tmp_path / "shop"
+    assert other_shop.landing(tmp_path) == tmp_path / "other_shop"
 
 
 DELIVERIES = PACKAGE_PRODUCTS / "deliveries" / "product.yaml"

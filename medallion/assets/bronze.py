@@ -27,7 +27,7 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
     masked = {*source.pii_columns, RESCUED_COLUMN}
     description = (
         f"{source.description or source_name.capitalize()}\n\n"
-        f"Every new {source.format} file in landing/{source_name}/ appended as delivered to "
+        f"Every new {source.format} file in landing/{spec.name}/{source_name}/ appended as delivered to "
         f"`{table}`, with lineage columns; a ledger of content hashes makes a file delivered "
         "twice land once. A file that cannot be read is refused whole and named by the "
         f"blocking check `files_readable`; schema drift policy: {source.schema_drift}."
@@ -48,7 +48,7 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
     ) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.get_connection() as con:
-            report = ingest_source(con, spec, source_name, landing.path())
+            report = ingest_source(con, spec, source_name, spec.landing(landing.path()))
             transform_s = time.perf_counter() - started
             outcomes = run_checks(
                 [

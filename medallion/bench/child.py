@@ -59,9 +59,11 @@ def _generate(request: dict[str, Any]) -> dict[str, Any]:
 
 def _floor(request: dict[str, Any]) -> dict[str, Any]:
     from medallion.bench.floor import SourceLayout, load_floor
+    from medallion.spec import load_spec
 
     sources = {name: SourceLayout(**layout) for name, layout in request["sources"].items()}
-    result = load_floor(Path(request["landing"]), sources, Path(request["database"]))
+    landing = load_spec(Path(request["spec"])).landing(Path(request["landing"]))
+    result = load_floor(landing, sources, Path(request["database"]))
     return {"seconds": result.seconds, "rows": result.rows}
 
 

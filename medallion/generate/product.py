@@ -28,18 +28,12 @@ def generator_default(spec: ProductSpec, option: str) -> Any:
 
 
 def run_generator(spec: ProductSpec, landing: Path, **options: Any) -> dict[str, int]:
-    """Call `spec.generator` with the landing folder and options; returns rows per source.
+    """Call `spec.generator` with the product's landing folder (below the landing root
+    `landing`) and options; returns rows per source.
 
-    Every generator takes `landing_dir` and keyword options such as seed, days, rows (rows
-    of the largest source), drift, defects and deliver_days.
+    Every generator takes `landing_dir`, where it writes one sub-folder per source, and
+    keyword options such as seed, days, rows (rows of the largest source), drift, defects
+    and deliver_days.
     """
-    if not spec.generator:
-        raise SpecError(f"{spec.path}: generator: product {spec.name!r} declares no generator")
-    module_name, _, function_name = spec.generator.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as error:
-        raise SpecError(
-            f"{spec.path}: generator: cannot load {spec.generator!r}: {error}"
-        ) from None
-    return function(landing, **{k: v for k, v in options.items() if v is not None})
+    options = {k: v for k, v in options.items() if v is not None}
+    return _generator(spec)(spec.landing(landing), **options)

@@ -192,7 +192,7 @@ def landed_since(landing: Path, spec: ProductSpec, since_ns: int) -> list[Landed
     """Files of the product's sources that arrived at or after `since_ns`, oldest first."""
     found = []
     for source_name, source in spec.sources.items():
-        files, _ = discover(landing, source_name, source)
+        files, _ = discover(spec.landing(landing), source_name, source)
         for path in files:
             try:
                 arrived = arrival_ns(path)
@@ -252,7 +252,7 @@ def build_landing_sensor(spec: ProductSpec) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=30,
         description=(
-            f"Watches landing/<source>/ of {spec.name}'s sources and requests "
+            f"Watches landing/{spec.name}/<source>/ of its sources and requests "
             f"{ingest_job_name(spec)} once per new file content (run key: its SHA-256), for "
             "the file's bronze and silver assets and the gold products reading them. "
             "Stopped by default: on its first tick it requests every file already there."

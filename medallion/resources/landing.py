@@ -1,4 +1,4 @@
-"""Where data products' files are delivered: data/landing/<source>/ by default."""
+"""Where data products' files are delivered: data/landing/<product>/<source>/ by default."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import Field
 class LandingResource(dg.ConfigurableResource):
     """The landing folder; files in it are never modified by the pipeline."""
 
-    root: str = Field(description="Folder with one sub-folder per source.")
+    root: str = Field(description="Folder with one sub-folder per product, each with one per source.")
 
     def path(self) -> Path:
         return Path(self.root)

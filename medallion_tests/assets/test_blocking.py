@@ -72,7 +72,7 @@ def test_fail_rule_stops_gold_in_a_cli_run(tmp_path, spec_path, landing):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
     env.update(
         MEDALLION_HOME=str(tmp_path),
-        MEDALLION_LANDING=str(landing),
+        MEDALLION_LANDING=str(landing.parent),
         MEDALLION_PRODUCTS=str(spec_path.parent.parent),
         MEDALLION_PII_KEY="blocking-test-key-0123456789",
         DAGSTER_HOME=str(tmp_path / "dagster_home"),

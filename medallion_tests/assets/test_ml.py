@@ -67,7 +67,7 @@ def ml_spec(spec: ProductSpec, **gates) -> ProductSpec:
 def world(tmp_path_factory):
     """Gold built from 80 days of 300 customers (21 labelled days), one Dagster instance."""
     home = tmp_path_factory.mktemp("ml")
-    generate(home / "landing", seed=11, customers=300, days=80)
+    generate(home / "landing" / "churn", seed=11, customers=300, days=80)
     settings = home_settings(home)
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     with dg.instance_for_test() as instance:

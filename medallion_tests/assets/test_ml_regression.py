@@ -72,7 +72,13 @@ def regression_spec(spec: ProductSpec, variants: dict | None = None, **gates) ->
 def world(tmp_path_factory):
     """deliveries gold from the first TRAINED_DAYS of 80 days of 6,000 shipments."""
     home = tmp_path_factory.mktemp("regression")
-    generate(home / "landing", seed=5, shipments=6000, days=DAYS, deliver_days=range(TRAINED_DAYS))
+    generate(
+        home / "landing" / "deliveries",
+        seed=5,
+        shipments=6000,
+        days=DAYS,
+        deliver_days=range(TRAINED_DAYS),
+    )
     settings = home_settings(home)
     spec = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
     with dg.instance_for_test() as instance:
@@ -181,7 +187,11 @@ def test_a_worse_rmse_or_a_biased_model_is_not_promoted(world, first):
 def test_the_champion_is_monitored_on_later_days_in_hours(world, first):
     settings, instance, spec = world
     generate(
-        settings.landing, seed=5, shipments=6000, days=DAYS, deliver_days=range(TRAINED_DAYS, DAYS)
+        settings.landing / "deliveries",
+        seed=5,
+        shipments=6000,
+        days=DAYS,
+        deliver_days=range(TRAINED_DAYS, DAYS),
     )
     assert materialize_all([spec], settings, instance).success
     monitored = regression_spec(spec, **LENIENT)

@@ -77,7 +77,9 @@ def world(tmp_path_factory):
     """(spec, full gold, tracking with a champion trained as of day TRAINED)."""
     home = tmp_path_factory.mktemp("monitoring")
     spec = _spec()
-    generate(home / "landing", seed=7, customers=300, days=DAYS, drift=DriftOptions(DRIFT_FROM))
+    generate(
+        home / "landing" / "churn", seed=7, customers=300, days=DAYS, drift=DriftOptions(DRIFT_FROM)
+    )
     settings = Settings(
         home=home,
         data=home / "data",

@@ -107,7 +107,7 @@ def test_landing_sensor_requests_one_run_per_file_content(spec, landing, instanc
     sensor = build_landing_sensor(spec)
     assert sensor.job_name == "shop_ingest"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    resource = LandingResource(root=str(landing))
+    resource = LandingResource(root=str(landing.parent))
 
     first = _tick(sensor, instance, None, landing=resource)
     by_source = {r.tags["medallion/source"]: r for r in first.run_requests}

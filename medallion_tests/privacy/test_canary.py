@@ -26,14 +26,14 @@ def test_planted_canaries_never_leave_bronze(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDALLION_PII_KEY", "canary-test-key-0123456789abcdef")
     landing = tmp_path / "landing"
     generate(
-        landing,
+        landing / "churn",
         seed=13,
         customers=300,
         days=80,
         defects=DefectOptions(day=0, kinds=("canary",), rate=0.3),
     )
     generate_deliveries(
-        landing,
+        landing / "deliveries",
         seed=13,
         shipments=3000,
         days=60,

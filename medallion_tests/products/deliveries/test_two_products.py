@@ -30,8 +30,8 @@ def landing(tmp_path_factory) -> tuple[Path, dict[str, dict[str, int]]]:
     """Both products' sample data in one landing folder, and the rows written per source."""
     root = tmp_path_factory.mktemp("landing")
     return root, {
-        "churn": generate_churn(root, seed=3, customers=120, days=35),
-        "deliveries": generate_deliveries(root, seed=3, shipments=1000, days=28),
+        "churn": generate_churn(root / "churn", seed=3, customers=120, days=35),
+        "deliveries": generate_deliveries(root / "deliveries", seed=3, shipments=1000, days=28),
     }
 
 
