@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import duckdb
 import polars as pl
 import pytest
 
 from medallion.zones.bronze import (
     LandingFile,
     LandingFileError,
+    _append,
     file_sha256,
     ingest_file,
     ingest_source,
@@ -50,6 +54,27 @@ def test_same_content_twice_is_ingested_once(con, spec, landing):
     assert report.ingested == []
     assert sorted(report.skipped) == ["orders_2026-01-01.csv", "orders_copy.csv"]
     assert con.execute("SELECT count(*) FROM shop_bronze.orders").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM shop_bronze._ingested_files").fetchone()[0] == 1
+
+
+def test_rewriting_an_ingested_batch_is_refused_and_changes_nothing(con, spec, landing):
+    """Even a code path that skips the ledger lookup (or a second writer racing the first)
+    cannot append a batch again: the ledger's key (source, content hash) refuses it and the
+    transaction with the batch's rows rolls back."""
+    ingest_source(con, spec, "orders", landing)
+    before = con.execute(
+        "SELECT count(*), list(_ingested_at), max(_batch_id) FROM shop_bronze.orders"
+    ).fetchone()
+    landed = _landing("orders", landing / "orders" / "orders_2026-01-01.csv")
+    assert ingest_file(con, spec, "orders", landed) is None  # the normal path skips it
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.ConstraintException, match="violates primary key"):
+        _append(con, spec, "orders", landed, datetime(2030, 1, 1))
+    con.execute("ROLLBACK")
+    after = con.execute(
+        "SELECT count(*), list(_ingested_at), max(_batch_id) FROM shop_bronze.orders"
+    ).fetchone()
+    assert after == before
     assert con.execute("SELECT count(*) FROM shop_bronze._ingested_files").fetchone()[0] == 1
 
 
