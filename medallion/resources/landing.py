@@ -11,7 +11,9 @@ from pydantic import Field
 class LandingResource(dg.ConfigurableResource):
     """The landing folder; files in it are never modified by the pipeline."""
 
-    root: str = Field(description="Folder with one sub-folder per product, each with one per source.")
+    root: str = Field(
+        description="Folder with one sub-folder per product, each with one per source."
+    )
 
     def path(self) -> Path:
         return Path(self.root)
