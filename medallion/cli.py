@@ -1,4 +1,5 @@
-"""The `medallion` command: demo, ui, serve, generate, simulate and bench."""
+"""The `medallion` command: demo, ui, serve, generate, simulate, bench, retired, snapshots and
+privacy-scan."""
 
 from __future__ import annotations
 
@@ -273,6 +274,35 @@ def _cmd_retired(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_snapshots(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.ml.retention import aliased_data_versions, plan_retention, snapshot_files
+
+    specs = _select(load_specs(settings.product_files()), args.product)
+    tracking = _tracking(settings)
+    freed = 0
+    for spec in specs:
+        files = snapshot_files(tracking.snapshots(), spec) if spec.model else []
+        if not files:
+            print(f"{spec.name}: no snapshots")
+            continue
+        used = aliased_data_versions(tracking.activate(), spec)
+        kept, removable = plan_retention(files, used, args.keep)
+        for file in kept:
+            why = ", ".join(file.used_by) or "among the newest"
+            print(f"keep   {file.path} ({file.size_bytes / 1e6:,.1f} MB): {why}")
+        for file in removable:
+            if args.prune:
+                file.path.unlink(missing_ok=True)
+                freed += file.size_bytes
+            verb = "pruned" if args.prune else "unused"
+            print(f"{verb:<6} {file.path} ({file.size_bytes / 1e6:,.1f} MB)")
+    if args.prune:
+        print(f"freed {freed / 1e6:,.1f} MB")
+    else:
+        print("`medallion snapshots --prune` removes the unused ones")
+    return 0
+
+
 def _cmd_privacy_scan(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.privacy.scan import scan_installation
 
@@ -338,6 +368,21 @@ def parser() -> argparse.ArgumentParser:
     retired.add_argument("--product", action="append", help="only this product (repeatable)")
     retired.add_argument("--drop", action="store_true", help="drop them")
     retired.set_defaults(run=_cmd_retired)
+
+    snapshots = commands.add_parser(
+        "snapshots",
+        help="list feature snapshots and the model versions using them (--prune the unused)",
+    )
+    snapshots.add_argument("--product", action="append", help="only this product (repeatable)")
+    snapshots.add_argument(
+        "--keep", type=int, default=1, help="newest snapshots kept per table (default 1)"
+    )
+    snapshots.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete snapshots no aliased model version was trained on",
+    )
+    snapshots.set_defaults(run=_cmd_snapshots)
 
     generate = commands.add_parser("generate", help="write deterministic landing batches")
     generate.add_argument("--product", action="append", help="only this product (repeatable)")

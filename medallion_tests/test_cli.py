@@ -92,3 +92,16 @@ def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_pat
         )
         assert con.execute("SELECT count(*) FROM churn_gold.customer_features").fetchone()[0] > 0
         assert con.execute("SELECT count(*) FROM churn_gold.daily_revenue").fetchone()[0] > 0
+
+
+def test_snapshots_command_on_a_fresh_home_lists_nothing_and_creates_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    for name, value in _env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MEDALLION_PRODUCTS", raising=False)
+    assert main(["snapshots", "--prune"]) == 0
+    out = capsys.readouterr().out
+    assert "churn: no snapshots" in out and "deliveries: no snapshots" in out
+    assert "freed 0.0 MB" in out
+    assert not (tmp_path / "data" / "mlflow").exists()

@@ -425,7 +425,9 @@ def _train_log_and_gate(
             latency_gate(latency, gates_spec),
         ]
         with _timed(phases, "record"):
-            _record_gates(client, name, version, variant, data_version, gates, latency)
+            identity = {"variant": variant, "data_version": data_version}
+            identity |= gold_version_tags(spec)
+            _record_gates(client, name, version, identity, gates, latency)
     mlflow.log_metrics(
         {f"seconds/{phase}": value for phase, value in phases.items()}, run_id=run.info.run_id
     )
@@ -453,12 +455,12 @@ def _record_gates(
     client: MlflowClient,
     name: str,
     version: str,
-    variant: str,
-    data_version: str,
+    identity: dict[str, str],
     gates: list[GateOutcome],
     latency: LatencyReport,
 ) -> None:
-    """Gate outcomes as tags and metrics of the active run and tags of the model version."""
+    """Gate outcomes as tags and metrics of the active run, and tags of the model version:
+    the outcomes and its identity (variant, data version, gold version)."""
     passed = all(g.passed for g in gates)
     tags = {"gates": "passed" if passed else "failed"}
     for gate in gates:
@@ -478,8 +480,7 @@ def _record_gates(
         },
         "gates.json",
     )
-    version_tags = tags | {"variant": variant, "data_version": data_version}
-    for key, value in version_tags.items():
+    for key, value in (tags | identity).items():
         client.set_model_version_tag(name, version, key, value)
 
 

@@ -308,3 +308,30 @@ def test_a_model_trained_on_a_gold_version_records_it(world, first):
         assert run.data.params["table"] == "churn_gold.customer_features_v2"
     on_v1 = client.search_runs([experiment], "tags.gold_version = 'customer_features'")
     assert on_v1 and all(r.data.tags["gold_product"] == "customer_features" for r in on_v1)
+
+
+def test_snapshots_in_use_are_kept_and_the_rest_pruned(world, first):
+    """After the runs above every snapshot is one an aliased model version was trained on
+    (v1 by the champion, v2 by the variant trained on it); an older one no alias uses goes."""
+    import os
+    import shutil
+
+    from medallion.ml.retention import aliased_data_versions, plan_retention, snapshot_files
+
+    _, tracking, client = first
+    spec = world[2]
+    used = aliased_data_versions(client, spec)
+    data_version = _metadata(first[0], "snapshot")["data_version"]
+    assert ("customer_features", data_version) in used
+    assert any(label.endswith(" champion") for label in used[("customer_features", data_version)])
+    current = snapshot_path(tracking.snapshots(), ml_spec(spec), data_version)
+    stale = current.with_name("customer_features-00000000deadbeef.parquet")
+    shutil.copyfile(current, stale)
+    os.utime(stale, (1_600_000_000, 1_600_000_000))
+    files = snapshot_files(tracking.snapshots(), spec)
+    kept, removable = plan_retention(files, used, keep_latest=0)
+    assert {f.table for f in kept} == {"customer_features", "customer_features_v2"}
+    assert all(f.used_by for f in kept)
+    assert [f.path for f in removable] == [stale]
+    _, newest_kept = plan_retention(files, used, keep_latest=3)
+    assert newest_kept == []
