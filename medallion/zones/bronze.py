@@ -243,17 +243,25 @@ def _already_ingested(con: duckdb.DuckDBPyConnection, ledger: str, landing: Land
     )
 
 
-def _append(
-    con: duckdb.DuckDBPyConnection,
-    spec: ProductSpec,
-    source_name: str,
-    landing: LandingFile,
-    stamp: datetime,
-) -> int:
-    """Append one file and its ledger row inside the caller's transaction; returns rows."""
-    source = spec.sources[source_name]
-    table = spec.table("bronze", source_name)
-    ledger = f"{spec.schema('bronze')}.{LEDGER}"
+@dataclass(frozen=True)
+class _Delivered:
+    """What a file delivered against what its source declares."""
+
+    columns: dict[str, str]
+    missing: list[str]
+    extra: list[str]
+    retyped: list[str]
+
+
+def _inspect(
+    con: duckdb.DuckDBPyConnection, source: SourceSpec, landing: LandingFile
+) -> _Delivered:
+    """Read a file's columns and hold them against the spec's required columns and drift
+    policy (metadata and header only; no rows are read).
+
+    Raises:
+        LandingFileError: empty, unreadable, a required column missing, or drift refused.
+    """
     path = landing.path
     if landing.size_bytes == 0:
         raise LandingFileError(f"{path}: empty file (0 bytes); nothing ingested")
@@ -267,14 +275,59 @@ def _append(
     extra = [c for c in delivered if c not in source.columns]
     retyped = _retyped(source, delivered)
     _check_drift(path, source, missing, extra, retyped)
+    return _Delivered(delivered, missing, extra, retyped)
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    ledger: str,
+    landing: LandingFile,
+    delivered: _Delivered,
+    rows: int,
+    malformed: int,
+    stamp: datetime,
+) -> None:
+    """The file's ledger row; its key (source, content hash) refuses a second append."""
+    con.execute(
+        f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            landing.source,
+            landing.path.name,
+            str(landing.path),
+            landing.sha256,
+            landing.size_bytes,
+            landing.batch_id,
+            rows,
+            malformed,
+            delivered.extra,
+            delivered.missing,
+            delivered.retyped,
+            stamp,
+        ],
+    )
+
+
+def _append(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    source_name: str,
+    landing: LandingFile,
+    stamp: datetime,
+) -> int:
+    """Append one file and its ledger row inside the caller's transaction; returns rows."""
+    source = spec.sources[source_name]
+    table = spec.table("bronze", source_name)
+    path = landing.path
+    delivered = _inspect(con, source, landing)
+    columns = list(delivered.columns)
     reader_columns = None
     if source.format == "csv":
-        reader_columns = dict.fromkeys(delivered, "VARCHAR")
+        reader_columns = dict.fromkeys(columns, "VARCHAR")
     elif source.format == "json":
-        reader_columns = {c: ("JSON" if c in extra else "VARCHAR") for c in delivered}
+        reader_columns = {c: ("JSON" if c in delivered.extra else "VARCHAR") for c in columns}
     row_number = "file_row_number + 1" if source.format == "parquet" else "row_number() OVER ()"
     select = ", ".join(
-        _select_list(source, list(delivered), extra, source.schema_drift == "rescue")
+        _select_list(source, columns, delivered.extra, source.schema_drift == "rescue")
     )
     rejects = f"_rejects_{landing.sha256[:16]}" if source.format == "csv" else ""
     lineage = [landing.batch_id, str(path), stamp]
@@ -296,24 +349,88 @@ def _append(
         ) from None
     if inserted + malformed == 0:
         raise LandingFileError(f"{path}: header only, no data rows; nothing ingested")
-    con.execute(
-        f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            source_name,
-            path.name,
-            str(path),
-            landing.sha256,
-            landing.size_bytes,
-            landing.batch_id,
-            inserted + malformed,
-            malformed,
-            extra,
-            missing,
-            retyped,
-            stamp,
-        ],
+    _record(
+        con,
+        f"{spec.schema('bronze')}.{LEDGER}",
+        landing,
+        delivered,
+        inserted + malformed,
+        malformed,
+        stamp,
     )
     return int(inserted + malformed)
+
+
+PARQUET_SCAN_COLUMNS = ("filename", "file_row_number")
+"""Columns read_parquet adds for lineage; a source delivering one of them is appended file by
+file instead."""
+
+
+def _append_parquet_files(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    source_name: str,
+    files: list[LandingFile],
+    stamp: datetime,
+) -> list[tuple[LandingFile, int]]:
+    """Append Parquet files with one statement per delivered schema, inside the caller's
+    transaction, and a ledger row each.
+
+    One scan of many files runs on every core; a statement per file reads one small file at a
+    time (usage_events at 10M rows in 120 files: 7.8 s file by file, 2.9 s at once). Lineage is
+    the same: each row's file, batch and row number in its file.
+
+    Raises:
+        LandingFileError: as `_append`, for the first file that cannot be appended.
+    """
+    source = spec.sources[source_name]
+    table = spec.table("bronze", source_name)
+    ledger = f"{spec.schema('bronze')}.{LEDGER}"
+    inspected = [(landing, _inspect(con, source, landing)) for landing in files]
+    counts = dict(
+        con.execute(
+            "SELECT file_name, num_rows FROM parquet_file_metadata(?)",
+            [[str(landing.path) for landing in files]],
+        ).fetchall()
+    )
+    for landing, _ in inspected:
+        if not counts.get(str(landing.path)):
+            raise LandingFileError(f"{landing.path}: no data rows; nothing ingested")
+    groups: dict[tuple, list[tuple[LandingFile, _Delivered]]] = {}
+    for landing, delivered in inspected:
+        groups.setdefault(tuple(delivered.columns.items()), []).append((landing, delivered))
+    for group in groups.values():
+        delivered = group[0][1]
+        select = ", ".join(
+            _select_list(
+                source, list(delivered.columns), delivered.extra, source.schema_drift == "rescue"
+            )
+        )
+        paths = [str(landing.path) for landing, _ in group]
+        try:
+            inserted = con.execute(
+                f"""INSERT INTO {table} BY NAME
+                    SELECT {select}, lineage._batch_id, lineage._source_file,
+                           ? AS _ingested_at, file_row_number + 1 AS _row_number
+                    FROM read_parquet(?, filename = true, file_row_number = true)
+                    JOIN (SELECT unnest(?) AS filename, unnest(?) AS _batch_id,
+                                 unnest(?) AS _source_file) AS lineage USING (filename)""",
+                [stamp, paths, paths, [landing.batch_id for landing, _ in group], paths],
+            ).fetchone()[0]
+        except duckdb.Error as error:
+            raise LandingFileError(
+                f"{group[0][0].path.parent}: cannot ingest {len(paths)} parquet file(s): "
+                f"{_first_line(error)}"
+            ) from None
+        expected = sum(counts[path] for path in paths)
+        if inserted != expected:
+            raise LandingFileError(
+                f"{group[0][0].path.parent}: appended {inserted} rows of {expected} in the "
+                "files' metadata; nothing ingested"
+            )
+    for landing, delivered in inspected:
+        _record(con, ledger, landing, delivered, counts[str(landing.path)], 0, stamp)
+    return [(landing, int(counts[str(landing.path)])) for landing in files]
 
 
 def ingest_file(
@@ -377,9 +494,10 @@ def ingest_source(
     """Ingest every new file of a source; a bad file is reported, the good ones still land.
 
     All new files go in one transaction (committing file by file made DuckDB write every small
-    batch twice, through the WAL: 120 files of 10M rows took 48 s instead of 9.5 s). When any
-    file is refused, that transaction is rolled back and the files are taken one by one, each
-    in its own transaction, so the bad ones are named and the good ones still land.
+    batch twice, through the WAL: 120 files of 10M rows took 48 s instead of 9.5 s), Parquet
+    files in one statement per delivered schema. When any file is refused, that transaction is
+    rolled back and the files are taken one by one, each in its own transaction, so the bad
+    ones are named and the good ones still land.
     """
     ensure_bronze(con, spec, source_name)
     ledger = f"{spec.schema('bronze')}.{LEDGER}"
@@ -395,12 +513,17 @@ def ingest_source(
     if not pending:
         return report
     stamp = datetime.now(UTC).replace(tzinfo=None)
+    source = spec.sources[source_name]
+    together = source.format == "parquet" and not set(PARQUET_SCAN_COLUMNS) & set(source.columns)
     con.execute("BEGIN TRANSACTION")
     try:
-        appended = [
-            (landing, _append(con, spec, source_name, landing, stamp))
-            for landing in pending.values()
-        ]
+        if together:
+            appended = _append_parquet_files(con, spec, source_name, list(pending.values()), stamp)
+        else:
+            appended = [
+                (landing, _append(con, spec, source_name, landing, stamp))
+                for landing in pending.values()
+            ]
         con.execute("COMMIT")
     except LandingFileError:
         con.execute("ROLLBACK")

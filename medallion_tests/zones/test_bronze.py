@@ -107,6 +107,70 @@ def test_json_lands_and_extra_columns_are_rescued(con, spec, tmp_path):
     assert missing == (["birth_date"], ["loyalty"])
 
 
+def test_parquet_files_land_together_with_each_files_lineage(con, spec, tmp_path):
+    folder = tmp_path / "l" / "refunds"
+    folder.mkdir(parents=True)
+    frames = {
+        "refunds_1.parquet": pl.DataFrame({"refund_id": [1, 2], "order_id": [7, 8]}),
+        "refunds_2.parquet": pl.DataFrame(
+            {"refund_id": [3, 4, 5], "order_id": [9, 9, 9], "amount": [1.0, 2.0, 3.0]}
+        ),
+        "refunds_3.parquet": pl.DataFrame(
+            {"refund_id": [6], "order_id": [1], "amount": [4.0], "reason": ["late"]}
+        ),
+    }
+    for name, frame in frames.items():
+        frame.write_parquet(folder / name)
+    report = ingest_source(con, spec, "refunds", tmp_path / "l")
+    assert sorted(report.ingested) == [
+        ("refunds_1.parquet", 2),
+        ("refunds_2.parquet", 3),
+        ("refunds_3.parquet", 1),
+    ]
+    rows = con.execute(
+        """SELECT refund_id, amount, _rescued_data, _batch_id, _source_file, _row_number
+           FROM shop_bronze.refunds ORDER BY refund_id"""
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [
+        (1, None),
+        (2, None),
+        (3, 1.0),
+        (4, 2.0),
+        (5, 3.0),
+        (6, 4.0),
+    ]
+    assert [r[5] for r in rows] == [1, 2, 1, 2, 3, 1]  # row number within its own file
+    for refund_id, _, _, batch, source_file, _ in rows:
+        name = {1: "refunds_1", 2: "refunds_1", 6: "refunds_3"}.get(refund_id, "refunds_2")
+        assert batch.startswith(f"{name}@") and source_file == str(folder / f"{name}.parquet")
+    ledger = con.execute(
+        "SELECT file_name, row_count, missing_columns, extra_columns, batch_id "
+        "FROM shop_bronze._ingested_files ORDER BY file_name"
+    ).fetchall()
+    assert [(r[0], r[1], r[2], r[3]) for r in ledger] == [
+        ("refunds_1.parquet", 2, ["amount"], []),
+        ("refunds_2.parquet", 3, [], []),
+        ("refunds_3.parquet", 1, [], ["reason"]),
+    ]
+    assert {r[4] for r in ledger} == {r[3] for r in rows}
+
+
+def test_an_empty_parquet_file_is_refused_and_the_others_still_land(con, spec, tmp_path):
+    folder = tmp_path / "l" / "refunds"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"refund_id": [1], "order_id": [2], "amount": [1.0]}).write_parquet(
+        folder / "refunds_1.parquet"
+    )
+    pl.DataFrame(
+        {"refund_id": [], "order_id": [], "amount": []},
+        schema={"refund_id": pl.Int64, "order_id": pl.Int64, "amount": pl.Float64},
+    ).write_parquet(folder / "refunds_2.parquet")
+    report = ingest_source(con, spec, "refunds", tmp_path / "l")
+    assert report.ingested == [("refunds_1.parquet", 1)]
+    assert len(report.failed) == 1 and "refunds_2.parquet: header only" in report.failed[0]
+    assert con.execute("SELECT count(*) FROM shop_bronze.refunds").fetchone()[0] == 1
+
+
 def test_parquet_keeps_declared_types(con, spec, tmp_path):
     path = tmp_path / "l" / "refunds" / "r.parquet"
     path.parent.mkdir(parents=True)
