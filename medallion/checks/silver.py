@@ -18,10 +18,69 @@ EXAMPLES = 5
 def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str) -> CheckOutcome:
     """Per batch, rows(bronze) = rows(silver) + quarantined + duplicates removed, exactly.
 
-    Each bronze row is traced by its lineage (batch, row number) to silver or quarantine in
-    one pass; one found in neither counts as a duplicate only if a newer row of its key is in
-    silver. Anything else was lost, and a silver row with no bronze origin was invented.
+    Each batch is first compared by a fingerprint of its rows' lineage: the count and the sum
+    of the hashes of the row numbers, in bronze against silver plus quarantine. Equal
+    fingerprints mean every bronze row of the batch is in exactly one of them and nothing was
+    invented (short of a 64-bit hash collision); three grouped scans, no join (2.4 -> 0.5 s
+    at 10M rows). Only the batches whose fingerprints differ are traced row by row: each
+    bronze row to silver or quarantine; one found in neither counts as a duplicate only if a
+    newer row of its key is in silver. Anything else was lost, and a silver row with no
+    bronze origin was invented.
     """
+    bronze = spec.table("bronze", entity)
+    silver = spec.table("silver", entity)
+    quarantine = spec.table("quarantine", entity)
+    fingerprint = "count(*) AS n, sum(hash(_row_number)::HUGEINT) AS h"
+    fingerprints = con.execute(
+        f"""
+        WITH b AS (SELECT _batch_id, {fingerprint} FROM {bronze} GROUP BY 1),
+             s AS (SELECT _batch_id, {fingerprint} FROM {silver} GROUP BY 1),
+             q AS (SELECT _batch_id, {fingerprint} FROM {quarantine} GROUP BY 1)
+        SELECT _batch_id, coalesce(b.n, 0), coalesce(s.n, 0), coalesce(q.n, 0),
+               b.n IS NOT DISTINCT FROM coalesce(s.n, 0) + coalesce(q.n, 0)
+               AND b.h IS NOT DISTINCT FROM coalesce(s.h, 0) + coalesce(q.h, 0) AS balanced
+        FROM b FULL JOIN s USING (_batch_id) FULL JOIN q USING (_batch_id)
+        ORDER BY _batch_id
+        """
+    ).fetchall()
+    per_batch = [(batch, b, s_, q, 0, 0, 0) for batch, b, s_, q, ok in fingerprints if ok]
+    unbalanced = [row[0] for row in fingerprints if not row[4]]
+    if unbalanced:
+        per_batch += _trace_rows(con, spec, entity, unbalanced)
+        per_batch.sort(key=lambda row: (row[0] is None, row[0] or ""))
+    invented = sum(row[6] for row in per_batch)
+    totals = [sum(row[i] for row in per_batch) for i in range(1, 6)]
+    broken = [row for row in per_batch if row[5] > 0]
+    passed = not broken and invented == 0
+    return CheckOutcome(
+        name=names.ROW_ACCOUNTING,
+        passed=passed,
+        severity="ERROR",
+        description=(
+            f"bronze {totals[0]:,} = silver {totals[1]:,} + quarantined {totals[2]:,} "
+            f"+ duplicates {totals[3]:,} in each of {len(per_batch)} batch(es)"
+            if passed
+            else f"{totals[4]:,} bronze row(s) reached neither silver nor quarantine, "
+            f"{invented:,} silver row(s) have no bronze origin"
+        ),
+        metadata={
+            "bronze_rows": totals[0],
+            "silver_rows": totals[1],
+            "quarantined_rows": totals[2],
+            "duplicates_removed": totals[3],
+            "unaccounted_rows": totals[4],
+            "invented_rows": invented,
+            "batches": len(per_batch),
+            "unbalanced_batches": [row[0] for row in broken][:EXAMPLES],
+        },
+    )
+
+
+def _trace_rows(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str, batches: list[str]
+) -> list[tuple]:
+    """Row by row accounting of some batches: (batch, bronze, silver, quarantined,
+    duplicates, unaccounted, invented) each."""
     source = spec.sources[entity]
     keys = [quote(k) for k in source.key]
     typed_keys = ", ".join(f"{typed_expression(source, k)} AS {quote(k)}" for k in source.key)
@@ -29,14 +88,12 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
     silver = spec.table("silver", entity)
     quarantine = spec.table("quarantine", entity)
     key_list = ", ".join(keys)
-    # Only rows in neither silver nor quarantine need their key (to tell a superseded
-    # version from a lost row): keys are typed for those few, and silver is probed with a
-    # semi join built on them, instead of typing every bronze key and a DISTINCT of silver.
-    per_batch = con.execute(
+    chosen = "WHERE _batch_id IN (SELECT unnest(?::VARCHAR[]))"
+    return con.execute(
         f"""
-        WITH b AS (SELECT _batch_id, _row_number, TRUE AS in_b FROM {bronze}),
-             s AS (SELECT _batch_id, _row_number, TRUE AS in_s FROM {silver}),
-             q AS (SELECT _batch_id, _row_number, TRUE AS in_q FROM {quarantine}),
+        WITH b AS (SELECT _batch_id, _row_number, TRUE AS in_b FROM {bronze} {chosen}),
+             s AS (SELECT _batch_id, _row_number, TRUE AS in_s FROM {silver} {chosen}),
+             q AS (SELECT _batch_id, _row_number, TRUE AS in_q FROM {quarantine} {chosen}),
              placed AS (
                 SELECT _batch_id, _row_number, coalesce(in_b, FALSE) AS in_b,
                        coalesce(in_s, FALSE) AS in_s, coalesce(in_q, FALSE) AS in_q
@@ -69,34 +126,9 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
                           count(*) FILTER (NOT superseded) AS lost
                    FROM judged GROUP BY 1) AS u USING (_batch_id)
         GROUP BY p._batch_id ORDER BY p._batch_id
-        """
+        """,
+        [batches, batches, batches],
     ).fetchall()
-    invented = sum(row[6] for row in per_batch)
-    totals = [sum(row[i] for row in per_batch) for i in range(1, 6)]
-    broken = [row for row in per_batch if row[5] > 0]
-    passed = not broken and invented == 0
-    return CheckOutcome(
-        name=names.ROW_ACCOUNTING,
-        passed=passed,
-        severity="ERROR",
-        description=(
-            f"bronze {totals[0]:,} = silver {totals[1]:,} + quarantined {totals[2]:,} "
-            f"+ duplicates {totals[3]:,} in each of {len(per_batch)} batch(es)"
-            if passed
-            else f"{totals[4]:,} bronze row(s) reached neither silver nor quarantine, "
-            f"{invented:,} silver row(s) have no bronze origin"
-        ),
-        metadata={
-            "bronze_rows": totals[0],
-            "silver_rows": totals[1],
-            "quarantined_rows": totals[2],
-            "duplicates_removed": totals[3],
-            "unaccounted_rows": totals[4],
-            "invented_rows": invented,
-            "batches": len(per_batch),
-            "unbalanced_batches": [row[0] for row in broken][:EXAMPLES],
-        },
-    )
 
 
 def completeness(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str) -> CheckOutcome:

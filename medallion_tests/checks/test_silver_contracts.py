@@ -88,6 +88,33 @@ def test_accounting_notices_a_lost_row_and_an_invented_one(built, con, spec):
     assert row_accounting(con, spec, "orders").metadata["invented_rows"] == 1
 
 
+def test_accounting_notices_a_swap_that_keeps_the_counts(built, con, spec):
+    """A silver row whose lineage was altered keeps every count equal: the fingerprint of the
+    row numbers still differs, and the row trace finds a row with no bronze origin."""
+    con.execute(
+        """UPDATE shop_silver.orders SET _row_number = _row_number + 1000
+           WHERE order_id = 2"""
+    )
+    swapped = row_accounting(con, spec, "orders")
+    assert not swapped.passed
+    assert swapped.metadata["invented_rows"] == 1
+    assert swapped.metadata["batches"] == 2
+
+
+def test_balanced_batches_skip_the_row_trace(built, con, spec, monkeypatch):
+    from medallion.checks import silver
+
+    traced = []
+    original = silver._trace_rows
+    monkeypatch.setattr(
+        silver, "_trace_rows", lambda *args: traced.append(args[3]) or original(*args)
+    )
+    outcome = row_accounting(con, spec, "orders")
+    assert outcome.passed
+    [batches] = traced  # only the batch whose order 3 was superseded the next day
+    assert len(batches) == 1 and batches[0].startswith("orders_2026-01-01@")
+
+
 def test_completeness_against_the_declared_minimum(built, con, spec):
     assert completeness(con, spec, "customers").passed  # declared: id, email, country
     every_column = spec.sources["customers"].completeness.model_copy(update={"columns": None})
