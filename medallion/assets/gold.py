@@ -14,7 +14,7 @@ from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.gold import build_gold
-from medallion.zones.tables import describe_table
+from medallion.zones.tables import describe_table, retry_on_one_thread
 
 
 def zone_key(spec: ProductSpec, zone: str, name: str) -> dg.AssetKey:
@@ -49,7 +49,7 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             started = time.perf_counter()
-            build_gold(con, spec, name)
+            retry_on_one_thread(con, lambda: build_gold(con, spec, name), context.log.warning)
             transform_s = time.perf_counter() - started
 
             def revision():

@@ -22,7 +22,7 @@ from medallion.resources.pseudonymization import PseudonymizationResource, hmac_
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.silver import build_silver
-from medallion.zones.tables import describe_table
+from medallion.zones.tables import describe_table, retry_on_one_thread
 
 
 def silver_key(spec: ProductSpec, entity: str) -> dg.AssetKey:
@@ -62,7 +62,9 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         pads = hmac_pads(pseudonymization.key_bytes())
         with warehouse.get_connection() as con:
             started = time.perf_counter()
-            counts = build_silver(con, spec, entity, pads)
+            counts = retry_on_one_thread(
+                con, lambda: build_silver(con, spec, entity, pads), context.log.warning
+            )
             transform_s = time.perf_counter() - started
             outcomes = run_checks(
                 [

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import duckdb
 
 from medallion.zones.sql import quote
 
 MASK = "•••"
+T = TypeVar("T")
+
+
+def retry_on_one_thread(
+    con: duckdb.DuckDBPyConnection,
+    build: Callable[[], T],
+    notify: Callable[[str], object] = lambda message: None,
+) -> T:
+    """Run `build`; when DuckDB runs out of its memory limit, run it once more on one thread.
+
+    Windows, sorts and hash tables take memory per thread: at 10M rows customer_features
+    needs about 1.2 GB on two threads and completes within 512MB on one, 50% slower. `build`
+    must leave nothing behind when it fails (each build is one transaction). `notify` is told
+    when the retry happens.
+    """
+    try:
+        return build()
+    except duckdb.OutOfMemoryException as error:
+        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        if threads <= 1:
+            raise
+        notify(f"DuckDB ran out of its memory limit on {threads} threads; retrying on one: {error}")
+    con.execute("SET threads = 1")
+    try:
+        return build()
+    finally:
+        con.execute(f"SET threads = {threads}")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""Table helpers: PII-masked descriptions, markdown previews and order-independent fingerprints."""
+"""Table helpers: PII-masked descriptions, markdown previews, order-independent fingerprints
+and the one-thread retry when DuckDB runs out of memory."""
 
 from __future__ import annotations
+
+import duckdb
+import pytest
 
 from medallion.zones.tables import (
     MASK,
     describe_table,
     markdown_table,
     replace_table,
+    retry_on_one_thread,
     table_fingerprint,
 )
 
@@ -36,3 +41,29 @@ def test_fingerprint_ignores_order_and_sees_changes(con):
     assert table_fingerprint(con, "s.a") == table_fingerprint(con, "s.b")
     assert table_fingerprint(con, "s.a") != table_fingerprint(con, "s.c")
     assert table_fingerprint(con, "s.a")[0] == 100
+
+
+def test_out_of_memory_is_retried_once_on_one_thread(con):
+    con.execute("SET threads = 2")
+    calls, notes = [], []
+
+    def build():
+        calls.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        if len(calls) == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block")
+        return "built"
+
+    assert retry_on_one_thread(con, build, notes.append) == "built"
+    assert calls == [2, 1]
+    assert len(notes) == 1 and "retrying on one" in notes[0]
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+
+
+def test_out_of_memory_on_one_thread_is_raised(con):
+    con.execute("SET threads = 1")
+
+    def build():
+        raise duckdb.OutOfMemoryException("Out of Memory Error")
+
+    with pytest.raises(duckdb.OutOfMemoryException):
+        retry_on_one_thread(con, build)
