@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from medallion.settings import Settings
+from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
 
 TINY_SPEC = """
@@ -70,6 +70,17 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+def home_settings(home: Path) -> Settings:
+    """Settings of a scratch home with landing files under `home/landing`."""
+    return Settings(
+        home=home,
+        data=home / "data",
+        warehouse=home / "data" / "warehouse.duckdb",
+        landing=home / "landing",
+        products=(PACKAGE_PRODUCTS,),
+    )
 
 
 @pytest.fixture

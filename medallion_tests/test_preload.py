@@ -9,18 +9,11 @@ import subprocess
 import sys
 
 from medallion.build import build_definitions
-from medallion.settings import PACKAGE_PRODUCTS, Settings
+from medallion_tests.conftest import home_settings
 
 
 def test_the_executor_forks_steps_from_a_preloaded_server(tmp_path):
-    settings = Settings(
-        home=tmp_path,
-        data=tmp_path / "data",
-        warehouse=tmp_path / "data" / "w.duckdb",
-        landing=tmp_path / "landing",
-        products=(PACKAGE_PRODUCTS,),
-    )
-    executor = build_definitions(settings=settings).executor
+    executor = build_definitions(settings=home_settings(tmp_path)).executor
     config = executor.config_schema.resolve_config({}).value["config"]
     assert config["start_method"] == {"forkserver": {"preload_modules": ["medallion.preload"]}}
     assert config["tag_concurrency_limits"] == [

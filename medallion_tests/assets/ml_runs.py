@@ -1,26 +1,13 @@
-"""What the ML asset tests share: a scratch home, in-process materializations of the ML or
-monitoring assets, and reading their check evaluations and metadata back."""
+"""What the ML asset tests share: in-process materializations of the ML or monitoring assets,
+and reading their check evaluations and metadata back."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import dagster as dg
 
 from medallion.assets.ml import TRACKING
 from medallion.build import build_resources
-from medallion.settings import PACKAGE_PRODUCTS, Settings
-
-
-def home_settings(home: Path) -> Settings:
-    """Settings of a scratch home with landing files under `home/landing`."""
-    return Settings(
-        home=home,
-        data=home / "data",
-        warehouse=home / "data" / "warehouse.duckdb",
-        landing=home / "landing",
-        products=(PACKAGE_PRODUCTS,),
-    )
+from medallion.settings import Settings
 
 
 def materialize(

@@ -24,12 +24,8 @@ from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, load_spec
-from medallion_tests.assets.ml_runs import (
-    check_evaluations,
-    home_settings,
-    materialize,
-    ml_metadata,
-)
+from medallion_tests.assets.ml_runs import check_evaluations, materialize, ml_metadata
+from medallion_tests.conftest import home_settings
 
 VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
 LENIENT = {"bias_max_difference": 1.0, "latency_p95_ms": 1000.0, "batch_seconds": 60.0}

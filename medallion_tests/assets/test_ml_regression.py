@@ -23,12 +23,8 @@ from medallion.products.deliveries.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import ProductSpec, load_spec
-from medallion_tests.assets.ml_runs import (
-    check_evaluations,
-    home_settings,
-    materialize,
-    ml_metadata,
-)
+from medallion_tests.assets.ml_runs import check_evaluations, materialize, ml_metadata
+from medallion_tests.conftest import home_settings
 
 TRAINED_DAYS, DAYS = 50, 80
 VARIANTS = {
