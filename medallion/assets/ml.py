@@ -225,12 +225,10 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
     assert spec.model is not None
     params = result.params
     sampled = bool(params["sampled"])
-    by_group = [report.by_group for report in result.fairness]
-    header = list(by_group[0].columns) if by_group else ["attribute", "group", "rows"]
+    header = list(result.bias.table.columns)
     fairness_rows = [
         ["yes" if value is True else "no" if value is False else value for value in row]
-        for table in by_group
-        for row in table.itertuples(index=False)
+        for row in result.bias.table.itertuples(index=False)
     ]
     return {
         "model_version": dg.MetadataValue.text(result.model_version),

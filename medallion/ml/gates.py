@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from medallion.ml.fairness import AttributeFairness
 from medallion.ml.group_error import AttributeErrors
 from medallion.ml.latency import LatencyReport
-from medallion.ml.metrics import greater_is_better
-from medallion.spec import GatesSpec
+from medallion.spec import GatesSpec, greater_is_better
 
 ACCURACY, BIAS, LATENCY = "accuracy", "bias", "latency"
 FLOAT_SLACK = 1e-9

@@ -24,10 +24,6 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from medallion.spec import greater_is_better
-
-__all__ = ["greater_is_better"]
-
 _PROBABILITY_EPS = 1e-15
 
 

@@ -11,7 +11,7 @@ still record the data version, only the rows are gone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -84,10 +84,9 @@ def plan_retention(
     for file in files:  # newest first
         rank = newest.get(file.table, 0)
         newest[file.table] = rank + 1
-        users = (*used.get((file.table, file.data_version), ()),)
-        users += (*used.get((None, file.data_version), ()),)
-        file = SnapshotFile(
-            file.path, file.table, file.data_version, file.size_bytes, file.modified_ns, users
+        users = (
+            *used.get((file.table, file.data_version), ()),
+            *used.get((None, file.data_version), ()),
         )
-        (kept if users or rank < keep_latest else removable).append(file)
+        (kept if users or rank < keep_latest else removable).append(replace(file, used_by=users))
     return kept, removable

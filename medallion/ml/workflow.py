@@ -25,8 +25,7 @@ from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
 from medallion.ml import registry
-from medallion.ml.bias import evaluate_bias
-from medallion.ml.fairness import AttributeFairness
+from medallion.ml.bias import BiasEvaluation, evaluate_bias
 from medallion.ml.gates import (
     Candidate,
     GateOutcome,
@@ -35,7 +34,6 @@ from medallion.ml.gates import (
     choose_champion,
     latency_gate,
 )
-from medallion.ml.group_error import AttributeErrors
 from medallion.ml.latency import LatencyReport, measure_latency
 from medallion.ml.metrics import (
     GroupMetrics,
@@ -292,7 +290,7 @@ class VariantResult:
     primary_metric: str
     metrics: dict[str, float]
     groups: list[GroupMetrics]
-    fairness: list[AttributeFairness] | list[AttributeErrors]
+    bias: BiasEvaluation
     """Per-group rates (classification) or errors (regression) behind the bias gate."""
     latency: LatencyReport
     gates: list[GateOutcome]
@@ -442,7 +440,7 @@ def _train_log_and_gate(
         primary_metric=model.primary_metric,
         metrics=metrics,
         groups=groups,
-        fairness=bias.reports,
+        bias=bias,
         latency=latency,
         gates=gates,
         params=params,

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from medallion.ml.metrics import greater_is_better, holdout_metrics
+from medallion.ml.metrics import holdout_metrics
 from medallion.monitoring.windows import Window
-from medallion.spec import MonitoringSpec
+from medallion.spec import MonitoringSpec, greater_is_better
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ import pytest
 
 from medallion.ml.metrics import (
     classification_metrics,
-    greater_is_better,
     group_metric_values,
     holdout_metrics,
     metric_key,
     per_group_metrics,
     regression_metrics,
 )
-from medallion.spec import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from medallion.spec import CLASSIFICATION_METRICS, REGRESSION_METRICS, greater_is_better
 
 Y = np.array([1, 1, 0, 0, 1, 0])
 SCORES = np.array([0.9, 0.4, 0.6, 0.1, 0.8, 0.3])
