@@ -149,6 +149,11 @@ class SourceSpec(_Strict):
     version_column: str | None = Field(
         default=None, description="Column ordering row versions of one key; latest wins."
     )
+    time_column: str | None = Field(
+        default=None,
+        description="Column (delivered or derived) that places a row in time; incremental gold "
+        "recomputes the days the changed rows fall on. None: any change rebuilds such gold.",
+    )
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     derive: dict[str, str] = Field(
         default_factory=dict,
@@ -181,6 +186,16 @@ class SourceSpec(_Strict):
             raise ValueError(f"key column(s) {missing} are not declared in columns")
         if self.version_column and self.version_column not in self.columns:
             raise ValueError(f"version_column {self.version_column!r} is not declared in columns")
+        if self.version_column and self.columns[self.version_column].pii:
+            raise ValueError(
+                f"version_column {self.version_column!r} cannot be PII: silver merges by it"
+            )
+        if self.time_column and self.time_column not in {*self.columns, *self.derive}:
+            raise ValueError(
+                f"time_column {self.time_column!r} is not a declared or derived column"
+            )
+        if self.time_column in self.columns and self.columns[self.time_column].pii:
+            raise ValueError(f"time_column {self.time_column!r} cannot be PII")
         completeness = self.completeness.columns or []
         unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
         if unknown:
@@ -213,6 +228,28 @@ class VersionComparison(_Strict):
     )
 
 
+class IncrementalSpec(_Strict):
+    """How a gold product is kept up to date by recomputing a time window, not everything.
+
+    A run recomputes the rows whose `time_column` lies from `lookback_days` before the
+    earliest day its inputs changed (or before the newest day already in the table, whichever
+    is earlier) to the newest day, and replaces exactly those rows. SQL reads the bounds as
+    {{ window_start }}, {{ window_end }} (exclusive) and {{ history_start }} (window_start
+    less `history_days`, the input history one row needs).
+    """
+
+    time_column: str = Field(description="DATE column of the gold table that windows follow.")
+    lookback_days: int = Field(
+        default=0,
+        ge=0,
+        description="How many days before a changed day its change can alter rows (e.g. a "
+        "label horizon), and how long the newest days stay provisional.",
+    )
+    history_days: int = Field(
+        default=0, ge=0, description="Days of input before the window that one row reads."
+    )
+
+
 class GoldSpec(_Strict):
     """A consumer-ready product built by SQL over DuckDB or by a named Polars function."""
 
@@ -237,6 +274,10 @@ class GoldSpec(_Strict):
     retired: bool = Field(
         default=False,
         description="No longer built; its table is kept until `medallion retired --drop`.",
+    )
+    incremental: IncrementalSpec | None = Field(
+        default=None,
+        description="Recompute only the affected time window; without it, every run rebuilds.",
     )
 
     @model_validator(mode="after")
@@ -665,9 +706,13 @@ class ProductSpec(_Strict):
         found = [(m.group(1), m.group(2)) for m in REF.finditer(self.gold_sql[name])]
         return list(dict.fromkeys(found))
 
-    def render_sql(self, name: str) -> str:
-        """The gold SQL with each {{ zone.name }} ref replaced by its qualified table."""
-        return REF.sub(lambda m: self.table(m.group(1), m.group(2)), self.gold_sql[name])
+    def render_sql(self, name: str, window: dict[str, str] | None = None) -> str:
+        """The gold SQL with each {{ zone.name }} ref replaced by its qualified table and
+        each window bound ({{ window_start }}, ...) by the DATE literal `window` gives."""
+        sql = REF.sub(lambda m: self.table(m.group(1), m.group(2)), self.gold_sql[name])
+        for bound, value in (window or {}).items():
+            sql = re.sub(r"\{\{\s*" + bound + r"\s*\}\}", f"DATE '{value}'", sql)
+        return sql
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:
@@ -705,6 +750,11 @@ def _check_refs(spec: ProductSpec, path: Path) -> None:
                 )
             if zone == "gold" and table == name:
                 raise SpecError(f"{path}: gold.{name}.{field}: a gold product cannot read itself")
+            if spec.gold[name].incremental and zone != "silver":
+                raise SpecError(
+                    f"{path}: gold.{name}.incremental: an incremental product reads silver only "
+                    f"(it reads {zone}.{table})"
+                )
     _check_acyclic(spec, path)
     for name, gold in spec.gold.items():
         base = gold.version_of

@@ -8,3 +8,11 @@ DUCKDB_CONCURRENCY = [{"key": "medallion/db", "value": "duckdb", "limit": 1}]
 WAREHOUSE = "warehouse"
 LANDING = "landing"
 PSEUDONYMIZATION = "pseudonymization"
+
+FULL_REFRESH_TAG = "medallion/full_refresh"
+"""Run tag: "true" rebuilds silver and gold in full instead of merging what is new."""
+
+
+def full_refresh_requested(tags: dict[str, str]) -> bool:
+    """Whether a run's tags ask for a full refresh."""
+    return str(tags.get(FULL_REFRESH_TAG, "")).lower() in ("1", "true", "yes")

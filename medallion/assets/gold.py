@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
 from medallion.assets.metadata import table_metadata
 from medallion.checks import names
 from medallion.checks.gold import grain_unique, no_pii
@@ -13,7 +13,7 @@ from medallion.checks.revisions import record_revision, revision_counts
 from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
-from medallion.zones.gold import build_gold
+from medallion.zones.gold import GoldBuild, build_gold, window_filter
 from medallion.zones.tables import describe_table, retry_on_one_thread
 
 
@@ -47,29 +47,59 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
     def _gold(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
+        full_refresh = full_refresh_requested(context.run.tags)
         with warehouse.get_connection() as con:
             started = time.perf_counter()
-            retry_on_one_thread(con, lambda: build_gold(con, spec, name), context.log.warning)
-            transform_s = time.perf_counter() - started
-
-            def revision():
-                record_revision(con, spec, table, [gold.key or gold.grain[0]], context.run_id)
-                return revision_counts(con, spec, table, gold.tolerance)
-
-            outcomes = run_checks(
-                [
-                    lambda: grain_unique(con, spec, name),
-                    revision,
-                    lambda: no_pii(con, spec, name),
-                ]
+            build = retry_on_one_thread(
+                con,
+                lambda: build_gold(
+                    con, spec, name, full_refresh=full_refresh, run_id=context.run_id
+                ),
+                context.log.warning,
             )
+            transform_s = time.perf_counter() - started
+            context.log.info(f"gold {name}: {_plan_text(build)}")
+            outcomes = run_checks(_gold_checks(con, spec, name, build, context.run_id))
             table_description = describe_table(con, table)
         return dg.MaterializeResult(
-            metadata=table_metadata(table_description, transform_s),
+            metadata={
+                **table_metadata(table_description, transform_s),
+                "full_rebuild": dg.MetadataValue.bool(build.window.full),
+                "plan": dg.MetadataValue.text(_plan_text(build)),
+                "rows_written": dg.MetadataValue.int(build.rows_written),
+                "rows_replaced": dg.MetadataValue.int(build.rows_replaced),
+            },
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
     return _gold
+
+
+def _plan_text(build: GoldBuild) -> str:
+    window = build.window
+    if window.full:
+        return f"full rebuild ({window.reason})"
+    if window.empty:
+        return "nothing to recompute (no input changed)"
+    return f"recomputed [{window.start}, {window.end}) ({window.reason})"
+
+
+def _gold_checks(con, spec: ProductSpec, name: str, build: GoldBuild, run_id: str):  # type: ignore[no-untyped-def]
+    """Grain and PII on the recomputed rows (the whole table after a full rebuild), and the
+    table's row and key counts against the previous revision."""
+    gold = spec.gold[name]
+    table = spec.table("gold", name)
+    where = window_filter(spec, name, build.window)
+
+    def revision():
+        record_revision(con, spec, table, [gold.key or gold.grain[0]], run_id)
+        return revision_counts(con, spec, table, gold.tolerance)
+
+    return [
+        lambda: grain_unique(con, spec, name, where),
+        revision,
+        lambda: no_pii(con, spec, name, where),
+    ]
 
 
 def build_version_checks(spec: ProductSpec) -> list[dg.AssetChecksDefinition]:

@@ -7,21 +7,23 @@ import dagster as dg
 
 from medallion.assets.bronze import bronze_key
 from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
 from medallion.assets.metadata import table_metadata
 from medallion.checks import expectations, names
-from medallion.checks.revisions import record_revision, revision_counts
+from medallion.checks.outcome import CheckOutcome
+from medallion.checks.revisions import record_counts, revision_counts
 from medallion.checks.silver import (
-    completeness,
+    batch_accounting,
+    changed_keys,
     key_unique,
+    maintained_completeness,
     referential_integrity,
-    row_accounting,
     rule_outcomes,
 )
 from medallion.resources.pseudonymization import PseudonymizationResource, hmac_pads
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
-from medallion.zones.silver import build_silver
+from medallion.zones.silver import SilverCounts, build_silver
 from medallion.zones.tables import describe_table, retry_on_one_thread
 
 
@@ -60,40 +62,89 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         pseudonymization: PseudonymizationResource,
     ) -> dg.MaterializeResult:
         pads = hmac_pads(pseudonymization.key_bytes())
+        full_refresh = full_refresh_requested(context.run.tags)
         with warehouse.get_connection() as con:
             started = time.perf_counter()
             counts = retry_on_one_thread(
-                con, lambda: build_silver(con, spec, entity, pads), context.log.warning
+                con,
+                lambda: build_silver(
+                    con, spec, entity, pads, full_refresh=full_refresh, run_id=context.run_id
+                ),
+                context.log.warning,
             )
             transform_s = time.perf_counter() - started
-            outcomes = run_checks(
-                [
-                    lambda: row_accounting(con, spec, entity),
-                    lambda: key_unique(
-                        spec, entity, *record_revision(con, spec, table, source.key, context.run_id)
-                    ),
-                    lambda: completeness(con, spec, entity),
-                    lambda: rule_outcomes(spec, entity, counts),
-                    lambda: revision_counts(con, spec, table, source.tolerance),
-                ]
-            )
+            _log_plan(context, entity, counts)
+            outcomes = run_checks(_silver_checks(con, spec, entity, counts, context.run_id))
             table_description = describe_table(con, table)
-        outcomes += run_checks(
-            [lambda: expectations.validate(Path(warehouse.database), spec, entity)]
-        )
+        outcomes += run_checks([lambda: _expectations(warehouse, spec, entity, counts)])
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s),
-                "bronze_rows": dg.MetadataValue.int(counts.bronze_rows),
-                "quarantined_rows": dg.MetadataValue.int(counts.quarantined_rows),
-                "duplicates_removed": dg.MetadataValue.int(counts.duplicates_removed),
-                "rule_violations": dg.MetadataValue.json(counts.rule_counts),
+                **_count_metadata(counts),
                 "quarantine_table": dg.MetadataValue.text(spec.table("quarantine", entity)),
             },
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
     return _silver
+
+
+def _log_plan(context: dg.AssetExecutionContext, entity: str, counts: SilverCounts) -> None:
+    if counts.full_rebuild:
+        context.log.info(f"silver {entity}: full rebuild ({counts.reason})")
+    else:
+        context.log.info(
+            f"silver {entity}: merged {len(counts.batches)} new batch(es) ({counts.reason}); "
+            f"{counts.replaced_rows} row(s) of earlier batches superseded"
+        )
+
+
+def _silver_checks(con, spec: ProductSpec, entity: str, counts: SilverCounts, run_id: str):  # type: ignore[no-untyped-def]
+    """The silver contract on what changed, plus the whole-table counts the merge keeps."""
+    source = spec.sources[entity]
+    table = spec.table("silver", entity)
+
+    def keys():
+        rows, distinct = changed_keys(con, spec, entity, counts.batches)
+        return key_unique(spec, entity, *record_counts(con, spec, table, rows, distinct, run_id))
+
+    return [
+        lambda: batch_accounting(con, spec, entity, counts.batches),
+        keys,
+        lambda: maintained_completeness(con, spec, entity),
+        lambda: rule_outcomes(spec, entity, counts),
+        lambda: revision_counts(con, spec, table, source.tolerance),
+    ]
+
+
+def _expectations(
+    warehouse: WarehouseResource, spec: ProductSpec, entity: str, counts: SilverCounts
+):  # type: ignore[no-untyped-def]
+    """The GX suite on the rows this run added (the whole table after a full rebuild)."""
+    if not counts.full_rebuild and counts.silver_rows == 0:
+        return CheckOutcome(
+            name=names.EXPECTATIONS,
+            passed=True,
+            severity="ERROR",
+            description="no new silver rows to validate",
+            metadata={"evaluated": 0},
+        )
+    batches = None if counts.full_rebuild else counts.batches
+    return expectations.validate(Path(warehouse.database), spec, entity, batches=batches)
+
+
+def _count_metadata(counts: SilverCounts) -> dict[str, object]:
+    return {
+        "full_rebuild": dg.MetadataValue.bool(counts.full_rebuild),
+        "plan": dg.MetadataValue.text(counts.reason),
+        "new_batches": dg.MetadataValue.int(len(counts.batches)),
+        "bronze_rows": dg.MetadataValue.int(counts.bronze_rows),
+        "rows_added": dg.MetadataValue.int(counts.silver_rows),
+        "quarantined_rows": dg.MetadataValue.int(counts.quarantined_rows),
+        "duplicates_removed": dg.MetadataValue.int(counts.duplicates_removed),
+        "superseded_earlier_rows": dg.MetadataValue.int(counts.replaced_rows),
+        "rule_violations": dg.MetadataValue.json(counts.rule_counts),
+    }
 
 
 def build_reference_checks(spec: ProductSpec) -> list[dg.AssetChecksDefinition]:

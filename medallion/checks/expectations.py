@@ -19,6 +19,7 @@ from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
 from medallion.resources.warehouse import connect
 from medallion.spec import ProductSpec
+from medallion.zones.sql import literal
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,18 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
 
 
 def validate(
-    warehouse: Path, spec: ProductSpec, entity: str, config: dict | None = None
+    warehouse: Path,
+    spec: ProductSpec,
+    entity: str,
+    config: dict | None = None,
+    batches: tuple[str, ...] | None = None,
 ) -> CheckOutcome:
     """Run the entity's suite against its silver table in the DuckDB file (read-only,
-    waiting like every other connection while another process writes)."""
+    waiting like every other connection while another process writes).
+
+    `batches`, when given, restricts the validation to the rows of those bronze batches:
+    what a merge added, the rest having been validated when it arrived.
+    """
     import great_expectations as gx
     from duckdb_engine import ConnectionWrapper
 
@@ -108,8 +117,13 @@ def validate(
     for planned in plan:
         suite.add_expectation(getattr(gx.expectations, planned.kind)(**planned.kwargs))
     try:
+        where = (
+            " WHERE _batch_id IN (" + ", ".join(literal(b) for b in batches) + ")"
+            if batches is not None
+            else ""
+        )
         asset = source.add_query_asset(
-            name=entity, query=f"SELECT * FROM {spec.table('silver', entity)}"
+            name=entity, query=f"SELECT * FROM {spec.table('silver', entity)}{where}"
         )
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
         result = batch.validate(suite, result_format="BASIC")

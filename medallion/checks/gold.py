@@ -12,10 +12,17 @@ from medallion.zones.sql import quote
 EXAMPLES = 5
 
 
-def grain_unique(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> CheckOutcome:
-    """One row per grain: no duplicated and no NULL grain keys."""
+def _rows(table: str, where: str) -> str:
+    return f"(SELECT * FROM {table} WHERE {where})" if where else table
+
+
+def grain_unique(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, where: str = ""
+) -> CheckOutcome:
+    """One row per grain: no duplicated and no NULL grain keys (among the rows `where`
+    selects, e.g. a recomputed window, when given)."""
     grain = spec.gold[name].grain
-    table = spec.table("gold", name)
+    table = _rows(spec.table("gold", name), where)
     columns = ", ".join(quote(c) for c in grain)
     any_null = " OR ".join(f"{quote(c)} IS NULL" for c in grain)
     duplicated, examples = con.execute(
@@ -41,13 +48,16 @@ def grain_unique(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -
     )
 
 
-def no_pii(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> CheckOutcome:
-    """No gold column is a declared PII column, and no gold text value equals a raw PII
-    value delivered in bronze."""
-    table = spec.table("gold", name)
+def no_pii(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, where: str = ""
+) -> CheckOutcome:
+    """No gold column is a declared PII column, and no gold text value (of the rows `where`
+    selects, when given) equals a raw PII value delivered in bronze."""
+    table = _rows(spec.table("gold", name), where)
+    base = spec.table("gold", name)
     pii = {(source, column) for source, s in spec.sources.items() for column in s.pii_columns}
     pii_names = {column for _, column in pii}
-    described = con.execute(f"DESCRIBE {table}").fetchall()
+    described = con.execute(f"DESCRIBE {base}").fetchall()
     named = sorted(c for c, *_ in described if c in pii_names)
     text_columns = [c for c, kind, *_ in described if kind == "VARCHAR"]
     leaks: dict[str, int] = {}

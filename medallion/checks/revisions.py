@@ -28,6 +28,18 @@ def record_revision(
 ) -> tuple[int, int]:
     """Append the table's current row and key counts to the history; returns them."""
     rows, distinct_keys = count_keys(con, table, key_columns)
+    return record_counts(con, spec, table, rows, distinct_keys, run_id)
+
+
+def record_counts(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    table: str,
+    rows: int,
+    distinct_keys: int,
+    run_id: str,
+) -> tuple[int, int]:
+    """Append row and key counts the caller knows (e.g. kept up to date by a merge)."""
     history = history_table(spec)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('audit')}")
     con.execute(

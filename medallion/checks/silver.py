@@ -9,7 +9,7 @@ from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
 from medallion.spec import ProductSpec
 from medallion.zones.rules import source_rules, typed_expression
-from medallion.zones.silver import SilverCounts
+from medallion.zones.silver import SilverCounts, batches_table
 from medallion.zones.sql import quote
 
 EXAMPLES = 5
@@ -269,4 +269,115 @@ def key_unique(spec: ProductSpec, entity: str, rows: int, keys: int) -> CheckOut
             else f"{rows - keys:,} extra row(s) for {keys:,} distinct {', '.join(key)}"
         ),
         metadata={"rows": rows, "distinct_keys": keys, "key": key},
+    )
+
+
+def batch_accounting(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str, batches: tuple[str, ...]
+) -> CheckOutcome:
+    """Row accounting kept up to date by the merge, checked without scanning silver.
+
+    Every batch's ledger row must balance, bronze = silver + quarantined + superseded, where
+    silver counts the batch's rows still in silver and superseded its rows that lost to
+    another version, in its own delivery or in a later one (the merge moves a row from the
+    first count to the second when a later batch replaces it). The ledger must also add up
+    to the tables: its silver, quarantined and bronze sums equal the tables' row counts.
+    """
+    ledger = batches_table(spec)
+    totals = con.execute(
+        f"""SELECT count(*), coalesce(sum(bronze_rows), 0), coalesce(sum(silver_rows), 0),
+                   coalesce(sum(quarantined_rows), 0), coalesce(sum(superseded_rows), 0),
+                   list(batch_id ORDER BY batch_id) FILTER (
+                       bronze_rows != silver_rows + quarantined_rows + superseded_rows
+                       OR least(silver_rows, quarantined_rows, superseded_rows) < 0)
+            FROM {ledger} WHERE entity = ?""",
+        [entity],
+    ).fetchone()
+    count, bronze, silver, quarantined, superseded, unbalanced = totals
+    tables = [
+        con.execute(f"SELECT count(*) FROM {spec.table(zone, entity)}").fetchone()[0]
+        for zone in ("bronze", "silver", "quarantine")
+    ]
+    mismatched = [
+        f"{zone}: table {actual:,} rows, ledger {recorded:,}"
+        for zone, actual, recorded in zip(
+            ("bronze", "silver", "quarantine"), tables, (bronze, silver, quarantined), strict=True
+        )
+        if actual != recorded
+    ]
+    passed = not unbalanced and not mismatched
+    return CheckOutcome(
+        name=names.ROW_ACCOUNTING,
+        passed=passed,
+        severity="ERROR",
+        description=(
+            f"bronze {bronze:,} = silver {silver:,} + quarantined {quarantined:,} "
+            f"+ superseded {superseded:,} in each of {count} batch(es)"
+            if passed
+            else "; ".join(
+                [
+                    *mismatched,
+                    *([f"unbalanced batches {unbalanced[:EXAMPLES]}"] if unbalanced else []),
+                ]
+            )
+        ),
+        metadata={
+            "bronze_rows": int(bronze),
+            "silver_rows": int(silver),
+            "quarantined_rows": int(quarantined),
+            "duplicates_removed": int(superseded),
+            "batches": int(count),
+            "new_batches": len(batches),
+            "unbalanced_batches": list(unbalanced or [])[:EXAMPLES],
+            "table_mismatches": mismatched,
+        },
+    )
+
+
+def changed_keys(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str, batches: tuple[str, ...]
+) -> tuple[int, int]:
+    """Silver's rows and distinct keys, found by looking only at the keys the given batches
+    touched: every other key was unique before, and the merge left it alone."""
+    table = spec.table("silver", entity)
+    keys = ", ".join(quote(k) for k in spec.sources[entity].key)
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    touched, distinct = con.execute(
+        f"""WITH changed AS (
+                SELECT DISTINCT {keys} FROM {table} WHERE _batch_id IN (SELECT unnest(?::VARCHAR[])))
+            SELECT count(*), count(DISTINCT ({keys})) FROM {table} SEMI JOIN changed USING ({keys})""",
+        [list(batches)],
+    ).fetchone()
+    return int(rows), int(rows - touched + distinct)
+
+
+def maintained_completeness(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str
+) -> CheckOutcome:
+    """The share of complete records from the counters the merge keeps per batch."""
+    source = spec.sources[entity]
+    minimum = source.completeness.min_complete_share
+    rows, complete = con.execute(
+        f"SELECT coalesce(sum(silver_rows), 0), coalesce(sum(complete_rows), 0) "
+        f"FROM {batches_table(spec)} WHERE entity = ?",
+        [entity],
+    ).fetchone()
+    share = complete / rows if rows else 0.0
+    passed = rows > 0 and share >= minimum
+    return CheckOutcome(
+        name=names.COMPLETENESS,
+        passed=passed,
+        severity="ERROR",
+        description=(
+            f"{share:.1%} of {rows:,} records complete (minimum {minimum:.0%})"
+            if rows
+            else "no records at all"
+        ),
+        metadata={
+            "observed_share": round(share, 6),
+            "min_complete_share": minimum,
+            "rows": int(rows),
+            "complete_rows": int(complete),
+            "columns": source.completeness.columns or list(source.columns),
+        },
     )

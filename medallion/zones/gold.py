@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
 from medallion.spec import ProductSpec, SpecError
-from medallion.zones.tables import replace_table
+from medallion.zones.gold_windows import GoldWindow, builds_table, gold_fingerprint, plan_window
+from medallion.zones.sql import quote
 
 PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFrame]
 
@@ -37,35 +39,135 @@ def load_polars_transform(spec: ProductSpec, name: str) -> PolarsTransform:
     return function
 
 
-def build_gold_sql(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> int:
-    """Materialize a SQL gold product; returns its row count."""
-    return replace_table(con, spec.table("gold", name), spec.render_sql(name))
-
-
-def build_gold_polars(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> int:
-    """Materialize a Polars gold product; returns its row count."""
+def _polars_frame(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, window: GoldWindow
+) -> pl.DataFrame:
+    """Run a Polars transform on its inputs read through Arrow; within a window, inputs with
+    a time column are read from `history_start` on, filtered in DuckDB."""
     transform = load_polars_transform(spec, name)
-    inputs = {
-        f"{zone}.{table}": con.sql(f"SELECT * FROM {spec.table(zone, table)}").pl().lazy()
-        for zone, table in spec.gold_inputs(name)
-    }
+    inputs = {}
+    for zone, table in spec.gold_inputs(name):
+        column = spec.sources[table].time_column if zone == "silver" else None
+        where = (
+            f" WHERE {quote(column)} >= DATE '{window.history_start}'"
+            if column and not window.full
+            else ""
+        )
+        inputs[f"{zone}.{table}"] = (
+            con.sql(f"SELECT * FROM {spec.table(zone, table)}{where}").pl().lazy()
+        )
     result = transform(inputs)
-    frame = result.collect() if isinstance(result, pl.LazyFrame) else result
-    view = f"_gold_result_{name}"
-    con.register(view, frame.to_arrow())
-    try:
-        return replace_table(con, spec.table("gold", name), f"SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    return result.collect() if isinstance(result, pl.LazyFrame) else result
 
 
-def build_gold(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> int:
-    """Materialize one gold product, whichever way it is declared.
+@dataclass(frozen=True)
+class GoldBuild:
+    """What one gold run did: the window it recomputed (or a full rebuild) and its rows."""
+
+    window: GoldWindow
+    rows_written: int
+    rows_replaced: int
+    table_rows: int
+
+
+def build_gold(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    name: str,
+    *,
+    full_refresh: bool = False,
+    run_id: str = "",
+) -> GoldBuild:
+    """Materialize one gold product, whichever way it is declared: in full, or only the
+    window its inputs' changes reach when it declares an incremental strategy.
 
     Gold rows have no meaningful order, so DuckDB may drop insertion order, which lets wide
     window queries run in less memory.
     """
     con.execute("SET preserve_insertion_order = false")
+    table = spec.table("gold", name)
+    window = plan_window(con, spec, name, _exists(con, table), full_refresh)
+    if window.empty:
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return GoldBuild(window, 0, 0, int(rows))
+    view = f"_gold_result_{name}"
     if spec.gold[name].polars:
-        return build_gold_polars(con, spec, name)
-    return build_gold_sql(con, spec, name)
+        con.register(view, _polars_frame(con, spec, name, window).to_arrow())
+        select = f"SELECT * FROM {view}"
+    else:
+        select = spec.render_sql(name, window.bounds)
+    try:
+        return _write(con, spec, name, window, select, run_id)
+    finally:
+        if spec.gold[name].polars:
+            con.unregister(view)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    name: str,
+    window: GoldWindow,
+    select: str,
+    run_id: str,
+) -> GoldBuild:
+    """Replace the table, or exactly its window's rows, and record the build: one transaction."""
+    table = spec.table("gold", name)
+    strategy = spec.gold[name].incremental
+    column = quote(strategy.time_column) if strategy else ""
+    inside = window_filter(spec, name, window)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('gold')}")
+        if window.full:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
+            replaced = 0
+            written = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        else:
+            replaced = con.execute(f"DELETE FROM {table} WHERE {inside}").fetchone()[0]
+            written = con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM ({select}) WHERE {inside}"
+            ).fetchone()[0]
+        rows, newest = con.execute(
+            f"SELECT count(*), {f'max({column})' if column else 'NULL'} FROM {table}"
+        ).fetchone()
+        con.execute(
+            f"INSERT INTO {builds_table(spec)} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, "
+            "MAP(?::VARCHAR[], ?::BIGINT[]), ?)",
+            [
+                name,
+                window.full,
+                window.reason,
+                gold_fingerprint(spec, name),
+                None if window.full else window.start,
+                None if window.full else window.end,
+                newest,
+                [entity for entity, _ in window.watermarks],
+                [seq for _, seq in window.watermarks],
+                int(written),
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return GoldBuild(window, int(written), int(replaced), int(rows))
+
+
+def window_filter(spec: ProductSpec, name: str, window: GoldWindow) -> str:
+    """SQL condition selecting the rows a windowed run recomputed; empty after a full one."""
+    strategy = spec.gold[name].incremental
+    if window.full or strategy is None:
+        return ""
+    column = quote(strategy.time_column)
+    return f"{column} >= DATE '{window.start}' AND {column} < DATE '{window.end}'"
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".", 1)
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )

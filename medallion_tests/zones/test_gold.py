@@ -20,7 +20,7 @@ def silver(con, spec, landing):
 
 
 def test_sql_gold_reads_silver_through_refs(silver, spec):
-    assert build_gold(silver, spec, "revenue_by_country") == 2
+    assert build_gold(silver, spec, "revenue_by_country").table_rows == 2
     rows = silver.execute(
         "SELECT country, revenue, orders FROM shop_gold.revenue_by_country ORDER BY 1"
     ).fetchall()
@@ -28,7 +28,7 @@ def test_sql_gold_reads_silver_through_refs(silver, spec):
 
 
 def test_polars_gold_goes_through_arrow(silver, spec):
-    assert build_gold(silver, spec, "orders_per_customer") == 2
+    assert build_gold(silver, spec, "orders_per_customer").table_rows == 2
     rows = silver.execute(
         "SELECT customer_id, orders, amount FROM shop_gold.orders_per_customer ORDER BY 1"
     ).fetchall()

@@ -174,4 +174,11 @@ def test_corrected_redelivery_wins_in_silver_and_accounting_holds(con, spec, lan
     counts = build_silver(con, spec, "orders", hmac_pads(KEY))
     amount = con.execute("SELECT amount FROM shop_silver.orders WHERE order_id = 1").fetchone()[0]
     assert float(amount) == 21.5
-    assert (counts.bronze_rows, counts.silver_rows, counts.duplicates_removed) == (6, 3, 3)
+    # Only the new batch is processed; its three rows replace the first delivery's three.
+    assert (counts.bronze_rows, counts.silver_rows, counts.duplicates_removed) == (3, 3, 0)
+    assert counts.replaced_rows == 3 and not counts.full_rebuild
+    ledger = con.execute(
+        "SELECT batch_id, bronze_rows, silver_rows, quarantined_rows, superseded_rows "
+        "FROM shop_audit.silver_batches WHERE entity = 'orders' ORDER BY merge_seq"
+    ).fetchall()
+    assert [row[1:] for row in ledger] == [(3, 0, 0, 3), (3, 3, 0, 0)]

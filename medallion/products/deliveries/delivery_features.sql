@@ -2,11 +2,19 @@
 -- handed in, and the target delay_hours = delivered_at - promised_at in hours. The target is
 -- NULL for shipments created in the last 8 observed days: only their early deliveries are
 -- observed yet, so labelling them would bias every recent day towards being on time.
-WITH events AS (
+-- Incremental: rows for shipments created in [window_start, window_end); their scans all
+-- happen after they were created, so scans before window_start are not read.
+WITH shipments AS (
+    SELECT * FROM {{ silver.shipments }}
+    WHERE CAST(created_at AS DATE) >= {{ window_start }}
+      AND CAST(created_at AS DATE) < {{ window_end }}
+),
+events AS (
     SELECT e.shipment_id, e.status, e.event_at,
            e.event_at < s.created_at + INTERVAL 24 HOUR AS first_24h
     FROM {{ silver.tracking_events }} AS e
-    JOIN {{ silver.shipments }} AS s USING (shipment_id)
+    JOIN shipments AS s USING (shipment_id)
+    WHERE e.event_at >= CAST({{ window_start }} AS TIMESTAMP)
 ),
 per_shipment AS (
     SELECT shipment_id,
@@ -22,7 +30,7 @@ observed AS (
 ),
 hub_days AS (
     SELECT origin_hub, CAST(created_at AS DATE) AS day, count(*) AS hub_load
-    FROM {{ silver.shipments }}
+    FROM shipments
     GROUP BY ALL
 )
 SELECT
@@ -51,7 +59,7 @@ SELECT
         WHEN CAST(s.created_at AS DATE) > o.last_day - INTERVAL 8 DAY THEN NULL
         ELSE round(date_diff('second', s.promised_at, p.delivered_at) / 3600.0, 2)
     END AS delay_hours
-FROM {{ silver.shipments }} AS s
+FROM shipments AS s
 JOIN per_shipment AS p USING (shipment_id)
 CROSS JOIN observed AS o
 LEFT JOIN {{ silver.hubs }} AS h ON h.hub = s.origin_hub

@@ -1,0 +1,158 @@
+"""Which time window of an incremental gold product a run must recompute.
+
+Silver's batch ledger says, per merge, the earliest and latest moment its changed rows
+(inserted and replaced) lie on; gold remembers, per input, the last merge it has read. A
+run recomputes from `lookback_days` before the earliest changed day, or before the newest
+day already in the table if that is earlier (the newest days stay provisional, e.g. labels
+whose horizon is not observed yet), to the newest day. A rebuilt input, an input without a
+time column that changed, a changed product spec or an explicit full refresh rebuild all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from medallion.spec import ProductSpec
+from medallion.zones.silver import batches_table
+
+GOLD_BUILDS = "gold_builds"
+FULL_START, FULL_END = date(1900, 1, 1), date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class GoldWindow:
+    """Days [start, end) to recompute; the whole time axis when `full`."""
+
+    full: bool
+    reason: str
+    start: date = FULL_START
+    end: date = FULL_END
+    history_start: date = FULL_START
+    watermarks: tuple[tuple[str, int], ...] = ()
+    """(input entity, last silver merge read) after this run."""
+
+    @property
+    def bounds(self) -> dict[str, str]:
+        """The values of {{ window_start }}, {{ window_end }} and {{ history_start }}."""
+        return {
+            "window_start": self.start.isoformat(),
+            "window_end": self.end.isoformat(),
+            "history_start": self.history_start.isoformat(),
+        }
+
+    @property
+    def empty(self) -> bool:
+        return not self.full and self.start >= self.end
+
+
+def builds_table(spec: ProductSpec) -> str:
+    return f"{spec.schema('audit')}.{GOLD_BUILDS}"
+
+
+def gold_fingerprint(spec: ProductSpec, name: str) -> str:
+    """What a gold table's content depends on besides its inputs: its transform and strategy."""
+    gold = spec.gold[name]
+    text = (gold.polars or spec.gold_sql.get(name, "")) + gold.model_dump_json()
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def ensure_builds(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('audit')}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {builds_table(spec)} (
+            gold VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, full_rebuild BOOLEAN NOT NULL,
+            reason VARCHAR, fingerprint VARCHAR NOT NULL, window_start DATE, window_end DATE,
+            newest DATE, watermarks MAP(VARCHAR, BIGINT) NOT NULL, rows_written BIGINT)"""
+    )
+
+
+def _last_build(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> tuple | None:
+    return con.execute(
+        f"""SELECT fingerprint, newest, watermarks FROM {builds_table(spec)}
+            WHERE gold = ? ORDER BY built_at DESC LIMIT 1""",
+        [name],
+    ).fetchone()
+
+
+def _inputs(spec: ProductSpec, name: str) -> list[str]:
+    return [table for zone, table in spec.gold_inputs(name) if zone == "silver"]
+
+
+def _latest_merges(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> dict:
+    rows = con.execute(
+        f"""SELECT entity, max(merge_seq) FROM {batches_table(spec)}
+            WHERE list_contains(?, entity) GROUP BY 1""",
+        [_inputs(spec, name)],
+    ).fetchall()
+    return {entity: int(seq) for entity, seq in rows}
+
+
+def plan_window(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    name: str,
+    table_exists: bool,
+    full_refresh: bool = False,
+) -> GoldWindow:
+    """The window this run recomputes, or a full rebuild and why."""
+    strategy = spec.gold[name].incremental
+    ensure_builds(con, spec)
+    latest = _latest_merges(con, spec, name)
+    marks = tuple(sorted(latest.items()))
+    if strategy is None:
+        return GoldWindow(True, "no incremental strategy", watermarks=marks)
+    last = _last_build(con, spec, name)
+    reason = (
+        "full refresh requested"
+        if full_refresh
+        else "first build"
+        if last is None or not table_exists
+        else "the product's spec changed"
+        if last[0] != gold_fingerprint(spec, name)
+        else ""
+    )
+    if reason:
+        return GoldWindow(True, reason, watermarks=marks)
+    _, newest, read = last
+    return _changed_window(con, spec, name, newest, dict(read), marks)
+
+
+def _changed_window(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    name: str,
+    newest: date | None,
+    read: dict[str, int],
+    marks: tuple[tuple[str, int], ...],
+) -> GoldWindow:
+    strategy = spec.gold[name].incremental
+    assert strategy is not None
+    first, last, why = None, None, ""
+    for entity in _inputs(spec, name):
+        changed = con.execute(
+            f"""SELECT bool_or(full_rebuild), count(*) FILTER (first_time IS NOT NULL
+                       OR silver_rows + superseded_rows > 0),
+                       min(first_time)::DATE, max(last_time)::DATE
+                FROM {batches_table(spec)} WHERE entity = ? AND merge_seq > ?""",
+            [entity, read.get(entity, 0)],
+        ).fetchone()
+        rebuilt, batches, low, high = changed
+        if rebuilt:
+            why = f"silver {entity} was rebuilt"
+        elif batches and spec.sources[entity].time_column is None:
+            why = f"silver {entity}, which has no time column, changed"
+        elif low is not None:
+            first = min(first or low, low)
+            last = max(last or high, high)
+        if why:
+            return GoldWindow(True, why, watermarks=marks)
+    if first is None:
+        return GoldWindow(False, "no input changed", FULL_END, FULL_END, FULL_END, marks)
+    start = min(first, newest or first) - timedelta(days=strategy.lookback_days)
+    end = max(last, newest or last) + timedelta(days=1)
+    history = start - timedelta(days=strategy.history_days)
+    return GoldWindow(False, f"inputs changed from {first} to {last}", start, end, history, marks)
