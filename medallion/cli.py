@@ -43,7 +43,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with dg.DagsterInstance.get() as instance:
         if args.defects:
             return run_defects_demo(specs, settings, instance, seed=args.seed)
-        return run_demo(specs, settings, instance, seed=args.seed)
+        return run_demo(specs, settings, instance, seed=args.seed, full_refresh=args.full_refresh)
 
 
 def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
@@ -334,6 +334,11 @@ def parser() -> argparse.ArgumentParser:
         "--defects",
         action="store_true",
         help="then deliver a batch full of defects and show checks, quarantine and protected gold",
+    )
+    demo.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild silver and gold from all of bronze instead of merging what is new",
     )
     demo.set_defaults(run=_cmd_demo)
 

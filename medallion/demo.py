@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from medallion.assets.constants import FULL_REFRESH_TAG
 from medallion.assets.ml import ml_assets
 from medallion.assets.monitoring import monitoring_assets
 from medallion.build import build_resources, product_assets
@@ -43,9 +44,11 @@ def materialize_all(
     log_level: str = "CRITICAL",
     *,
     models: bool = False,
+    full_refresh: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every zone asset of the products in process, recorded in `instance`;
-    with `models`, also train and promote the model variants and evaluate drift."""
+    with `models`, also train and promote the model variants and evaluate drift; with
+    `full_refresh`, rebuild silver and gold from all of bronze instead of merging."""
     assets = [asset for spec in specs for asset in product_assets(spec)]
     if models:
         assets += [a for spec in specs for a in (*ml_assets(spec), *monitoring_assets(spec))]
@@ -55,6 +58,7 @@ def materialize_all(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags={FULL_REFRESH_TAG: "true"} if full_refresh else None,
     )
 
 
@@ -102,7 +106,12 @@ def format_checks(evaluations: list) -> str:
 
 
 def run_demo(
-    specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42
+    specs: list[ProductSpec],
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    *,
+    seed: int = 42,
+    full_refresh: bool = False,
 ) -> int:
     """The whole demo; returns a process exit code."""
     started = time.perf_counter()
@@ -114,7 +123,7 @@ def run_demo(
                 + ", ".join(f"{source} {n:,}" for source, n in rows.items())
             )
     print("materializing every zone, training the model variants, evaluating drift ...")
-    result = materialize_all(specs, settings, instance, models=True)
+    result = materialize_all(specs, settings, instance, models=True, full_refresh=full_refresh)
     for event in result.get_step_failure_events():
         print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
     print(format_checks(result.get_asset_check_evaluations()))

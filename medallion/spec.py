@@ -8,6 +8,7 @@ naming the file, the field and the problem.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -656,6 +657,11 @@ class ProductSpec(_Strict):
     gold: dict[str, GoldSpec] = Field(default_factory=dict)
     model: ModelSpec | None = None
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    partitions_start: date | None = Field(
+        default=None,
+        description="First day of the daily partitions of incremental gold products in the "
+        "Dagster UI; required when a gold product is incremental.",
+    )
     path: Path | None = Field(default=None, exclude=True)
     gold_sql: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -670,6 +676,16 @@ class ProductSpec(_Strict):
         for name in value:
             _check_identifier(name, "name")
         return value
+
+    @model_validator(mode="after")
+    def _partitioned(self) -> ProductSpec:
+        incremental = [n for n, g in self.gold.items() if g.incremental and not g.retired]
+        if incremental and self.partitions_start is None:
+            raise ValueError(
+                f"partitions_start: required, since gold {incremental} are incremental "
+                "(the first day of their daily partitions, e.g. 2026-01-01)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _performance_drops(self) -> ProductSpec:

@@ -1,6 +1,7 @@
 """Dagster assets of the gold zone: consumer-ready data products, with their contract."""
 
 import time
+from datetime import date
 
 import dagster as dg
 
@@ -43,17 +44,20 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         metadata={"dagster/table_name": table, "grain": gold.grain},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, GOLD_CHECKS),
+        partitions_def=daily_partitions(spec) if gold.incremental else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if gold.incremental else None,
     )
     def _gold(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         full_refresh = full_refresh_requested(context.run.tags)
+        days = partition_days(context)
         with warehouse.get_connection() as con:
             started = time.perf_counter()
             build = retry_on_one_thread(
                 con,
                 lambda: build_gold(
-                    con, spec, name, full_refresh=full_refresh, run_id=context.run_id
+                    con, spec, name, full_refresh=full_refresh, run_id=context.run_id, days=days
                 ),
                 context.log.warning,
             )
@@ -73,6 +77,21 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         )
 
     return _gold
+
+
+def daily_partitions(spec: ProductSpec) -> dg.DailyPartitionsDefinition:
+    """The days of a product's incremental gold (and of what reads it by day)."""
+    assert spec.partitions_start is not None
+    return dg.DailyPartitionsDefinition(start_date=spec.partitions_start.isoformat())
+
+
+def partition_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The days [start, end) a partitioned run targets (one day, or a backfill's range run
+    at once); None for a run without partitions, which recomputes what changed."""
+    if not context.has_partition_key and not context.has_partition_key_range:
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
 
 
 def _plan_text(build: GoldBuild) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import polars as pl
@@ -77,16 +78,18 @@ def build_gold(
     *,
     full_refresh: bool = False,
     run_id: str = "",
+    days: tuple[date, date] | None = None,
 ) -> GoldBuild:
     """Materialize one gold product, whichever way it is declared: in full, or only the
     window its inputs' changes reach when it declares an incremental strategy.
 
+    `days` [start, end), e.g. the partitions a Dagster run targets, are recomputed too.
     Gold rows have no meaningful order, so DuckDB may drop insertion order, which lets wide
     window queries run in less memory.
     """
     con.execute("SET preserve_insertion_order = false")
     table = spec.table("gold", name)
-    window = plan_window(con, spec, name, _exists(con, table), full_refresh)
+    window = plan_window(con, spec, name, _exists(con, table), full_refresh, days)
     if window.empty:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return GoldBuild(window, 0, 0, int(rows))

@@ -97,8 +97,32 @@ def plan_window(
     name: str,
     table_exists: bool,
     full_refresh: bool = False,
+    days: tuple[date, date] | None = None,
 ) -> GoldWindow:
-    """The window this run recomputes, or a full rebuild and why."""
+    """The window this run recomputes, or a full rebuild and why.
+
+    `days` [start, end), e.g. the partitions a Dagster run targets, are recomputed as well:
+    the window spans both them and what the inputs' changes reach.
+    """
+    window = _plan(con, spec, name, table_exists, full_refresh)
+    if days is None or window.full:
+        return window
+    strategy = spec.gold[name].incremental
+    assert strategy is not None
+    start = days[0] if window.empty else min(window.start, days[0])
+    end = days[1] if window.empty else max(window.end, days[1])
+    reason = f"days [{days[0]}, {days[1]}) asked for; {window.reason}"
+    history = start - timedelta(days=strategy.history_days)
+    return GoldWindow(False, reason, start, end, history, window.watermarks)
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    name: str,
+    table_exists: bool,
+    full_refresh: bool,
+) -> GoldWindow:
     strategy = spec.gold[name].incremental
     ensure_builds(con, spec)
     latest = _latest_merges(con, spec, name)
