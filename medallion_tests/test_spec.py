@@ -94,6 +94,26 @@ def test_tiny_spec_tables_and_refs(spec):
             "gold.orders_per_customer",
             "needs its inputs",
         ),
+        (
+            lambda r: r["sources"]["customers"]["columns"]["updated_at"].update(pii=True),
+            "sources.customers",
+            "version_column 'updated_at' cannot be PII",
+        ),
+        (
+            lambda r: r["sources"]["orders"].update(time_column="shipped_at"),
+            "sources.orders",
+            "time_column 'shipped_at' is not a declared or derived column",
+        ),
+        (
+            lambda r: r["gold"]["revenue_by_country"].update(incremental={"time_column": "day"}),
+            "partitions_start",
+            "required, since gold ['revenue_by_country'] are incremental",
+        ),
+        (
+            lambda r: r["gold"]["revenue_by_country"].update(incremental={"lookback_days": 3}),
+            "gold.revenue_by_country.incremental.time_column",
+            "Field required",
+        ),
     ],
 )
 def test_invalid_field_is_named_with_file_and_problem(tmp_path, mutate, field, problem):
@@ -266,3 +286,28 @@ def test_a_task_default_survives_a_round_trip():
         spec = load_spec(PACKAGE_PRODUCTS / name / "product.yaml")
         again = type(spec.model).model_validate(spec.model.model_dump())
         assert again == spec.model
+
+
+def test_incremental_gold_reads_silver_only(tmp_path):
+    def mutate(raw):
+        raw["partitions_start"] = "2026-01-01"
+        raw["gold"]["orders_per_customer"].update(
+            inputs=["bronze.orders"], incremental={"time_column": "day"}
+        )
+
+    path = _broken(tmp_path, mutate)
+    with pytest.raises(SpecError, match="incremental: an incremental product reads silver only"):
+        load_spec(path)
+
+
+def test_window_bounds_render_as_dates(tmp_path):
+    raw = yaml.safe_load(TINY_SPEC)
+    raw["gold"]["revenue_by_country"]["sql"] = (
+        "SELECT * FROM {{ silver.orders }} WHERE ordered_at >= {{ window_start }} "
+        "AND ordered_at < {{window_end}}"
+    )
+    spec = load_spec(write(tmp_path / "w" / "product.yaml", yaml.safe_dump(raw)))
+    sql = spec.render_sql(
+        "revenue_by_country", {"window_start": "2026-01-02", "window_end": "2026-01-05"}
+    )
+    assert sql.endswith("ordered_at >= DATE '2026-01-02' AND ordered_at < DATE '2026-01-05'")

@@ -24,6 +24,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     spec_module.RevisionTolerance: "## `tolerance`",
     spec_module.GoldSpec: "## `gold.<name>`",
     spec_module.VersionComparison: "## `gold.<name>.comparison`",
+    spec_module.IncrementalSpec: "## `gold.<name>.incremental`",
     spec_module.ModelSpec: "## `model`",
     spec_module.VariantSpec: "## `model.variants.<name>`",
     spec_module.GatesSpec: "## `model.gates`",
