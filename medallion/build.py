@@ -7,11 +7,12 @@ import os
 import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
-from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
+from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.gold import build_gold_asset, build_version_checks
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
+from medallion.executors import ZONES_PRELOAD, step_executor
 from medallion.monitoring.jobs import product_jobs
 from medallion.monitoring.schedules import product_schedules
 from medallion.monitoring.sensors import product_sensors
@@ -64,14 +65,8 @@ def build_definitions(
     assets = [asset for spec in specs for asset in product_assets(spec)]
     assets += [asset for spec in specs for asset in ml_assets(spec)]
     assets += [asset for spec in specs for asset in monitoring_assets(spec)]
-    executor = dg.multiprocess_executor.configured(
-        {
-            "max_concurrent": 2,
-            "tag_concurrency_limits": DUCKDB_CONCURRENCY,
-            # Steps fork from a server that imported the heavy libraries once per run.
-            "start_method": {"forkserver": {"preload_modules": ["medallion.preload"]}},
-        }
-    )
+    # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
+    executor = step_executor(ZONES_PRELOAD)
     return dg.Definitions(
         assets=assets,
         jobs=[job for spec in specs for job in product_jobs(spec)],

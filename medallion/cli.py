@@ -221,11 +221,42 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_bench_daily(args: argparse.Namespace, spec: ProductSpec, out: Path) -> int:
+    import json
+    import shutil
+    import tempfile
+    from datetime import UTC, datetime
+
+    from medallion.bench.daily import format_daily, run_daily
+    from medallion.bench.runner import BenchError
+
+    root = Path(args.scratch) if args.scratch else None
+    if root:
+        root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="medallion-daily-", dir=root))
+    try:
+        report = run_daily(spec, args.rows[0], tuple(args.histories), args.seed, scratch)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"daily-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(format_daily(report))
+    print(f"\nreport: {path}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.bench.runner import BenchError, BenchOptions, run_bench
 
     specs = _select(load_specs(settings.product_files()), [args.product])
     out = Path(args.out) if args.out else settings.data / "bench"
+    if args.daily:
+        return _cmd_bench_daily(args, specs[0], out)
     options = BenchOptions(
         sizes=tuple(args.rows),
         out=out,
@@ -451,6 +482,17 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="report folder (default data/bench)")
     bench.add_argument("--scratch", help="folder for generated data (default the system's temp)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch data and databases")
+    bench.add_argument(
+        "--daily",
+        action="store_true",
+        help="the daily scenario: build N-1 days, time day N's increment against a full build",
+    )
+    bench.add_argument(
+        "--histories",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[120, 360],
+        help="history lengths in days for --daily, same daily volume (default 120,360)",
+    )
     bench.set_defaults(run=_cmd_bench)
     return root
 

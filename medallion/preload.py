@@ -1,4 +1,6 @@
-"""What the multiprocess executor's fork server imports once per run.
+"""What the fork server of a model or monitoring run imports once per run (zone runs
+preload `medallion.preload_zones` / `medallion.preload_ingest`, without MLflow or
+scikit-learn).
 
 Every step of a run is a process of its own. Started fresh, each would import Dagster, load
 the Definitions and, for the checks and the models, import Great Expectations (about 2.5 s),

@@ -53,6 +53,7 @@ def _generate(request: dict[str, Any]) -> dict[str, Any]:
         seed=request["seed"],
         days=request["days"],
         rows=request["rows"],
+        deliver_days=request.get("deliver_days"),
     )
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
@@ -67,11 +68,25 @@ def _floor(request: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": result.seconds, "rows": result.rows}
 
 
+def process_started_at() -> float | None:
+    """When this process was created (epoch seconds), from /proc; None elsewhere."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime")
+        )
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
-    # A run's steps fork from a server that imported these once (medallion.preload); import
-    # them the same way before the clock starts, and report the time apart.
+    # A zone run's steps fork from a server that imported these once (medallion.preload_zones);
+    # import them the same way before the clock starts, and report the time apart.
     started = time.perf_counter()
-    import medallion.preload  # noqa: F401
+    import medallion.preload_zones  # noqa: F401
 
     startup_s = time.perf_counter() - started
     from medallion.bench.pipeline import run_pipeline
@@ -87,13 +102,21 @@ def _pipeline(request: dict[str, Any]) -> dict[str, Any]:
         landing=Path(request["landing"]),
         products=(PACKAGE_PRODUCTS,),
     )
-    result = run_pipeline(load_spec(Path(request["spec"])), settings)
+    result = run_pipeline(
+        load_spec(Path(request["spec"])), settings, full_refresh=request.get("full_refresh", False)
+    )
+    born = process_started_at()
     zones = {
         name: {**asdict(zone), "overhead_s": zone.overhead_s} for name, zone in result.zones.items()
     }
     return {
         "seconds": result.seconds,
         "startup_s": startup_s,
+        # process start to the first step of the run, where the first SQL is sent
+        "first_step_s": None
+        if born is None or not result.first_step_at
+        else result.first_step_at - born,
+        "heavy_modules": sorted({m.split(".")[0] for m in sys.modules} & {"mlflow", "sklearn"}),
         "duckdb": settings.duckdb_config(),
         "success": result.success,
         "failures": result.failures,

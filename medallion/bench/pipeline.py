@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from medallion.assets.constants import FULL_REFRESH_TAG
 from medallion.build import build_definitions
 from medallion.settings import Settings
 from medallion.spec import ZONES, ProductSpec
@@ -75,6 +76,8 @@ class PipelineResult:
     success: bool
     zones: dict[str, ZoneTiming]
     failures: list[str] = field(default_factory=list)
+    first_step_at: float | None = None
+    """Epoch seconds when the run's first step started (its first SQL follows at once)."""
 
     @property
     def transform_s(self) -> float:
@@ -226,8 +229,11 @@ def zone_assets(defs: dg.Definitions) -> dict[str, str]:
     }
 
 
-def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
-    """Materialize the product's bronze, silver and gold assets and their checks in process.
+def run_pipeline(
+    spec: ProductSpec, settings: Settings, full_refresh: bool = False
+) -> PipelineResult:
+    """Materialize the product's bronze, silver and gold assets and their checks in process
+    (merging what is new into what the warehouse holds, or rebuilding with `full_refresh`).
 
     The warehouse and landing folder are the settings'; the run is recorded in an
     ephemeral instance, so nothing is written outside them.
@@ -244,6 +250,7 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
             selection=dg.AssetSelection.groups(*ZONES),
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags={FULL_REFRESH_TAG: "true"} if full_refresh else None,
         )
         seconds = time.perf_counter() - started
         events = run_events(instance, result.run_id)
@@ -256,6 +263,7 @@ def run_pipeline(spec: ProductSpec, settings: Settings) -> PipelineResult:
         success=result.success,
         zones=summarize(events, zone_of, sampler.samples),
         failures=failures,
+        first_step_at=min((e.timestamp for e in events if e.kind == "start"), default=None),
     )
 
 
