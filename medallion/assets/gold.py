@@ -80,9 +80,10 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
 
 
 def daily_partitions(spec: ProductSpec) -> dg.DailyPartitionsDefinition:
-    """The days of a product's incremental gold (and of what reads it by day)."""
+    """The days of a product's incremental gold, today's included (`end_offset=1`) so that a
+    delivery can be materialized on the day it arrives."""
     assert spec.partitions_start is not None
-    return dg.DailyPartitionsDefinition(start_date=spec.partitions_start.isoformat())
+    return dg.DailyPartitionsDefinition(start_date=spec.partitions_start.isoformat(), end_offset=1)
 
 
 def partition_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:

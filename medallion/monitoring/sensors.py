@@ -17,7 +17,7 @@ what it requested in that minute).
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -203,6 +203,16 @@ def landed_since(landing: Path, spec: ProductSpec, since_ns: int) -> list[Landed
     return sorted(found, key=lambda f: (f.arrived_ns, f.source, f.path.name))
 
 
+def arrival_partition(spec: ProductSpec, landed: LandedFile) -> str | None:
+    """The daily partition an ingest run of a product with incremental gold targets: the day
+    the file arrived (UTC), so the UI shows each day's delivery on that day. The run still
+    recomputes every older day the new data reaches; None for products without partitions."""
+    if spec.partitions_start is None:
+        return None
+    day = datetime.fromtimestamp(landed.arrived_ns / 1e9, UTC).date()
+    return max(day, spec.partitions_start).isoformat()
+
+
 def ingest_run_key(spec: ProductSpec, landed: LandedFile) -> str:
     """One ingestion per file content (and source): the same bytes delivered again, under
     any name, request nothing new."""
@@ -225,6 +235,7 @@ def landing_requests(
         dg.RunRequest(
             run_key=ingest_run_key(spec, file),
             asset_selection=ingest_keys(spec, file.source),
+            partition_key=arrival_partition(spec, file),
             tags={
                 "medallion/product": spec.name,
                 "medallion/source": file.source,

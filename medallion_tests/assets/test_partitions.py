@@ -61,7 +61,9 @@ def test_incremental_gold_is_daily_partitioned_with_single_run_backfills(deliver
     graph = defs.resolve_asset_graph()
     for name in GOLD:
         node = graph.get(dg.AssetKey([spec.name, "gold", name]))
-        assert node.partitions_def == dg.DailyPartitionsDefinition(start_date="2026-01-01")
+        assert node.partitions_def == dg.DailyPartitionsDefinition(
+            start_date="2026-01-01", end_offset=1
+        )
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
     silver = graph.get(dg.AssetKey([spec.name, "silver", "shipments"]))
     assert silver.partitions_def is None

@@ -14,7 +14,9 @@ from medallion.assets.monitoring import monitoring_key
 from medallion.monitoring import names
 from medallion.monitoring.schedules import build_monitoring_schedule
 from medallion.monitoring.sensors import (
+    LandedFile,
     RetrainCursor,
+    arrival_partition,
     build_landing_sensor,
     build_retrain_sensor,
 )
@@ -143,3 +145,14 @@ def test_daily_schedule_runs_the_monitoring_job(churn):
     assert schedule.job_name == "churn_monitoring"
     assert schedule.cron_schedule == churn.monitoring.schedule
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_landing_runs_of_a_partitioned_product_target_the_arrival_day(tmp_path):
+    deliveries = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
+    churn_spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+    noon = 1_767_960_000 * 10**9  # 2026-01-09 12:00 UTC
+    landed = LandedFile("shipments", tmp_path / "s.csv", noon, "0" * 64)
+    assert arrival_partition(deliveries, landed) == "2026-01-09"
+    early = LandedFile("shipments", tmp_path / "s.csv", noon - 30 * 86_400 * 10**9, "0" * 64)
+    assert arrival_partition(deliveries, early) == "2026-01-01"
+    assert arrival_partition(churn_spec, landed) is None
