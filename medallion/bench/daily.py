@@ -10,6 +10,7 @@ increment's peak memory under 700 MB, and at most 2 s from process start to the 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,10 @@ def run_history(
     """Build `days - 1` days, then time the last day's increment and a full build."""
     landing = workdir / "landing"
     common = {"spec": str(spec.path), "landing": str(landing)}
+    # The last day is yesterday: later days would be quarantined as lying in the future.
+    start = date.today() - timedelta(days=days + 1)
     generate = {**common, "rows": rows_per_day * days, "days": days, "seed": seed}
+    generate["start"] = start.isoformat()
     run_stage("generate", {**generate, "deliver_days": list(range(days - 1))}, workdir / "gen")
     database = str(workdir / "incremental.duckdb")
     _run(common, workdir, "history", database)

@@ -1,9 +1,11 @@
 """Bronze → silver: typed, cleaned, deduplicated (latest version wins), PII pseudonymized.
 
 Every bronze row ends in exactly one place: silver, quarantine (with the rules it broke
-and a readable reason), or counted as a superseded duplicate of its key. Silver and
-quarantine are replaced together in one transaction, so readers see both old or both new.
-PII is replaced by HMAC-SHA256 computed inside DuckDB from precomputed key pads passed
+and a readable reason), or counted as a superseded version of its key. Silver is merged,
+not rebuilt: only bronze batches not yet in silver's batch ledger are typed, and their rows
+compete with the silver rows of the same keys in the order a rebuild would use. Silver,
+quarantine and the ledger change together in one transaction, so readers see all old or all
+new. PII is replaced by HMAC-SHA256 computed inside DuckDB from precomputed key pads passed
 as query parameters, so the key never appears in SQL text.
 """
 
@@ -328,7 +330,8 @@ def _rebuild(
     con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str, params: dict, stamp: dict
 ) -> int:
     """Replace silver, quarantine and the source's ledger rows from every batch (one
-    transaction: the caller's)."""
+    transaction: the caller's). Returns 0: a rebuild replaces no earlier batch's rows, each
+    batch's superseded rows are counted in its own ledger row."""
     silver = spec.table("silver", source_name)
     con.execute(f"CREATE OR REPLACE TABLE {silver} AS {silver_sql(spec, source_name)}", params)
     con.execute(
@@ -445,40 +448,15 @@ def build_silver(
         "at": datetime.now(UTC).replace(tzinfo=None),
         "run_id": run_id,
     }
-    temps = (TYPED, NEW_BATCHES, NEW_ROWS, CONTEST)
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {NEW_BATCHES} AS "
-            "SELECT unnest(?::VARCHAR[]) AS batch_id",
-            [list(plan.batches)],
-        )
-        where = "" if plan.full_rebuild else BATCH_FILTER
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {typed_sql(spec, source_name, where)}"
-        )
-        typed = _typed_counts(con, spec, source_name)
-        if not plan.full_rebuild:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {NEW_ROWS} AS {silver_sql(spec, source_name)}",
-                params,
-            )
-            _contest(con, spec, source_name)
-        replaced = _in_transaction(
-            con,
-            lambda: (
-                _rebuild(con, spec, source_name, params, stamp)
-                if plan.full_rebuild
-                else _merge(con, spec, source_name, stamp)
-            ),
-            spec,
-        )
+        typed, replaced = _apply(con, spec, source_name, plan, params, stamp)
         placed = con.execute(
             f"SELECT coalesce(sum(silver_rows), 0) FROM {batches_table(spec)} "
             "WHERE entity = ? AND merge_seq = ?",
             [source_name, seq],
         ).fetchone()[0]
     finally:
-        for temp in temps:
+        for temp in (TYPED, NEW_BATCHES, NEW_ROWS, CONTEST):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     return SilverCounts(
         silver_rows=int(placed),
@@ -491,7 +469,36 @@ def build_silver(
     )
 
 
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    source_name: str,
+    plan: SilverPlan,
+    params: dict,
+    stamp: dict,
+) -> tuple[dict, int]:
+    """Type the plan's batches into temp tables, then rebuild or merge in one transaction.
+    Returns the typed rows' counts and the rows of earlier batches replaced."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {NEW_BATCHES} AS SELECT unnest(?::VARCHAR[]) AS batch_id",
+        [list(plan.batches)],
+    )
+    where = "" if plan.full_rebuild else BATCH_FILTER
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {typed_sql(spec, source_name, where)}")
+    typed = _typed_counts(con, spec, source_name)
+    if plan.full_rebuild:
+        return typed, _in_transaction(
+            con, lambda: _rebuild(con, spec, source_name, params, stamp), spec
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {NEW_ROWS} AS {silver_sql(spec, source_name)}", params
+    )
+    _contest(con, spec, source_name)
+    return typed, _in_transaction(con, lambda: _merge(con, spec, source_name, stamp), spec)
+
+
 def _in_transaction(con: duckdb.DuckDBPyConnection, write, spec: ProductSpec):  # type: ignore[no-untyped-def]
+    """Run `write` (which returns the rows it replaced) in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('silver')}")
