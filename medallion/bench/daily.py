@@ -25,7 +25,10 @@ TARGET_FIRST_SQL_S = 2.0
 
 
 def _run(common: dict, workdir: Path, name: str, database: str, **extra: Any) -> dict[str, Any]:
-    request = {**common, "home": str(workdir / f"home-{name}"), "database": database, **extra}
+    # One home per warehouse: its pseudonymization key must stay the same from run to run,
+    # or silver rebuilds in full (a new key is a new fingerprint).
+    home = workdir / f"home-{Path(database).stem}"
+    request = {**common, "home": str(home), "database": database, **extra}
     result = run_stage("pipeline", request, workdir / name)
     if not result["success"]:
         raise BenchError(f"daily {name} run failed: {result['failures'][:3]}")

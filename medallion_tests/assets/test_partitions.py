@@ -69,35 +69,26 @@ def test_incremental_gold_is_daily_partitioned_with_single_run_backfills(deliver
     assert silver.partitions_def is None
 
 
-def test_a_backfill_of_every_day_is_one_run_equal_to_a_full_rebuild(deliveries):
-    spec, settings, defs, instance, _ = deliveries
+def test_latest_day_then_a_single_run_backfill_of_every_day_equal_a_full_rebuild(deliveries):
+    spec, settings, defs, instance, options = deliveries
     assert _run(defs, instance, _zones()).success
-    last = (START + timedelta(days=DAYS - 2)).isoformat()
+    run_generator(spec, settings.landing, deliver_days=[DAYS - 1], **options)
+    newest = (START + timedelta(days=DAYS - 1)).isoformat()
+    assert _run(defs, instance, _zones(), partition_key=newest).success
+    table = spec.table("gold", "hub_daily")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute(f"SELECT max(day) FROM {table}").fetchone()[0].isoformat() == newest
+
     gold = dg.AssetSelection.groups("gold")
     before = len(instance.get_runs())
-    backfill = _run(defs, instance, gold, tags={RANGE_START: "2026-01-01", RANGE_END: last})
+    backfill = _run(defs, instance, gold, tags={RANGE_START: "2026-01-01", RANGE_END: newest})
     assert backfill.success and len(instance.get_runs()) == before + 1
     days = {
         event.partition
         for event in backfill.get_asset_materialization_events()
         if event.asset_key == dg.AssetKey([spec.name, "gold", "hub_daily"])
     }
-    assert len(days) == (date.fromisoformat(last) - date(2026, 1, 1)).days + 1
+    assert len(days) == (date.fromisoformat(newest) - date(2026, 1, 1)).days + 1
     backfilled = _gold(spec, settings)
-    assert _run(defs, instance, gold, tags={FULL_REFRESH_TAG: "true"}).success
-    assert _gold(spec, settings) == backfilled
-
-
-def test_materializing_the_latest_day_takes_in_the_new_delivery(deliveries):
-    spec, settings, defs, instance, options = deliveries
-    assert _run(defs, instance, _zones()).success
-    run_generator(spec, settings.landing, deliver_days=[DAYS - 1], **options)
-    newest = (START + timedelta(days=DAYS - 1)).isoformat()
-    latest = _run(defs, instance, _zones(), partition_key=newest)
-    assert latest.success
-    table = spec.table("gold", "hub_daily")
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        assert con.execute(f"SELECT max(day) FROM {table}").fetchone()[0].isoformat() == newest
-    incremental = _gold(spec, settings)
     assert _run(defs, instance, _zones(), tags={FULL_REFRESH_TAG: "true"}).success
-    assert _gold(spec, settings) == incremental
+    assert _gold(spec, settings) == backfilled
