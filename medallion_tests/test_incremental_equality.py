@@ -67,12 +67,19 @@ def correct_a_delivered_file(spec: ProductSpec, landing: Path) -> None:
     corrected.write_csv(path)
 
 
+def redeliver_a_file(spec: ProductSpec, landing: Path) -> None:
+    """Deliver a Parquet source's first file again, unchanged, under another name."""
+    name = next(n for n, s in spec.sources.items() if s.format == "parquet")
+    path = sorted((spec.landing(landing) / name).glob("*.parquet"))[0]
+    shutil.copy(path, path.with_name(f"{path.stem}-again.parquet"))
+
+
 def schemas(spec: ProductSpec) -> list[str]:
     return [spec.schema(zone) for zone in ("silver", "quarantine", "gold")]
 
 
 @pytest.mark.parametrize("product", ["churn", "deliveries"])
-@pytest.mark.parametrize("seed", [7])
+@pytest.mark.parametrize("seed", [7, 19])
 def test_day_by_day_runs_equal_a_full_rebuild(tmp_path, product, seed):
     spec = load_spec(PACKAGE_PRODUCTS / product / "product.yaml")
     rng = random.Random(seed)
@@ -88,6 +95,7 @@ def test_day_by_day_runs_equal_a_full_rebuild(tmp_path, product, seed):
         delivered += take
         if delivered >= DAYS // 2 and not (tmp_path / ".corrected").exists():
             correct_a_delivered_file(spec, landing)
+            redeliver_a_file(spec, landing)
             (tmp_path / ".corrected").touch()
         run_once(con, spec, landing)
     run_once(con, spec, landing)
