@@ -169,13 +169,14 @@ def _reference_check(
         asset=key,
         name=names.REFERENTIAL_INTEGRITY,
         additional_deps=[silver_key(spec, t) for t in targets],
-        description=f"Every reference of {entity} resolves in {', '.join(targets) or entity}.",
+        description=f"Every reference of {entity}'s newly merged rows resolves in "
+        f"{', '.join(targets) or entity}.",
         blocking=False,
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         def check():
             with warehouse.get_connection(read_only=True) as con:
-                return referential_integrity(con, spec, entity)
+                return referential_integrity(con, spec, entity, latest_only=True)
 
         return to_result(run_checks([check])[0], key)
 

@@ -10,7 +10,7 @@ from medallion.checks.outcome import CheckOutcome
 from medallion.spec import ProductSpec
 from medallion.zones.rules import source_rules, typed_expression
 from medallion.zones.silver import SilverCounts, batches_table
-from medallion.zones.sql import quote
+from medallion.zones.sql import literal, quote
 
 EXAMPLES = 5
 
@@ -218,11 +218,24 @@ def rule_outcomes(spec: ProductSpec, entity: str, counts: SilverCounts) -> list[
 
 
 def referential_integrity(
-    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: str, latest_only: bool = False
 ) -> CheckOutcome:
-    """Every declared reference points to an existing row of the referenced entity."""
+    """Every declared reference points to an existing row of the referenced entity.
+
+    With `latest_only`, only the rows of the batches the latest silver merge processed are
+    looked at (every row after a full rebuild): earlier rows were checked when they came.
+    The referencing values filter the scan of the referenced column, so no hash table of
+    every key of the referenced entity is built.
+    """
     source = spec.sources[entity]
     table = spec.table("silver", entity)
+    ledger = batches_table(spec)
+    latest = (
+        f"AND _batch_id IN (SELECT batch_id FROM {ledger} WHERE entity = {literal(entity)} "
+        f"AND merge_seq = (SELECT max(merge_seq) FROM {ledger} WHERE entity = {literal(entity)}))"
+        if latest_only
+        else ""
+    )
     orphans: dict[str, int] = {}
     examples: dict[str, list] = {}
     for column, declared in source.columns.items():
@@ -231,10 +244,12 @@ def referential_integrity(
         target_entity, _, target_column = declared.references.partition(".")
         target = spec.table("silver", target_entity)
         count, example = con.execute(
-            f"""SELECT count(*), list(DISTINCT CAST({quote(column)} AS VARCHAR))[1:{EXAMPLES}]
-                FROM {table} AS t
-                WHERE {quote(column)} IS NOT NULL AND NOT EXISTS
-                    (SELECT 1 FROM {target} AS r WHERE r.{quote(target_column)} = t.{quote(column)})"""
+            f"""WITH refs AS (SELECT {quote(column)} AS v FROM {table}
+                              WHERE {quote(column)} IS NOT NULL {latest}),
+                     known AS (SELECT DISTINCT {quote(target_column)} AS v FROM {target}
+                               WHERE {quote(target_column)} IN (SELECT v FROM refs))
+                SELECT count(*), list(DISTINCT CAST(v AS VARCHAR))[1:{EXAMPLES}]
+                FROM refs WHERE v NOT IN (SELECT v FROM known)"""
         ).fetchone()
         if count:
             orphans[column] = int(count)

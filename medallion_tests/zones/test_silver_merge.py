@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from medallion.checks.silver import batch_accounting, changed_keys
+from medallion.checks.silver import batch_accounting, changed_keys, referential_integrity
 from medallion.resources.pseudonymization import hmac_pads
 from medallion.spec import load_spec
 from medallion.zones.bronze import ingest_source
@@ -122,3 +122,26 @@ def test_a_failed_merge_leaves_silver_and_ledger_as_they_were(con, spec, landing
         _merge(con, spec, landing)
     assert table_fingerprint(con, "shop_silver.customers") == before
     assert con.execute("SELECT * FROM shop_audit.silver_batches").fetchall() == ledger
+
+
+def test_reference_check_looks_at_the_latest_merge_only(con, spec, landing):
+    for source in ("customers", "orders"):
+        ingest_source(con, spec, source, landing)
+        build_silver(con, spec, source, PADS)
+    write(
+        landing / "orders" / "orders_2026-01-02.csv",
+        "order_id,customer_id,ordered_at,amount,coupon\n8,99,2026-01-02 10:00:00,1.00,\n",
+    )
+    ingest_source(con, spec, "orders", landing)
+    build_silver(con, spec, "orders", PADS)
+    latest = referential_integrity(con, spec, "orders", latest_only=True)
+    assert latest.metadata["orphans"] == {"customer_id": 1}
+    assert latest.metadata["example_orphan_keys"] == {"customer_id": ["99"]}
+    write(
+        landing / "orders" / "orders_2026-01-03.csv",
+        "order_id,customer_id,ordered_at,amount,coupon\n9,10,2026-01-03 10:00:00,1.00,\n",
+    )
+    ingest_source(con, spec, "orders", landing)
+    build_silver(con, spec, "orders", PADS)
+    assert referential_integrity(con, spec, "orders", latest_only=True).passed
+    assert referential_integrity(con, spec, "orders").metadata["orphans"] == {"customer_id": 1}
