@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from medallion.cli import main
-from medallion.demo import materialize_all
+from medallion.demo import materialize_all, next_delivery_day
 from medallion.generate.product import run_generator
 from medallion.scaffold import ScaffoldError, scaffold_product
 from medallion.settings import PACKAGE_PRODUCTS, Settings
@@ -198,3 +198,15 @@ def test_file_references_load_beside_the_spec_and_errors_name_the_field(tmp_path
         r"gold\.orders_per_customer\.polars: 'transforms.py' has no function 'nothing_here'",
         problems[0],
     )
+
+
+def test_the_next_delivery_follows_the_last_delivered_day(tmp_path):
+    scaffold_product("acme", tmp_path / "products")
+    spec = load_spec(tmp_path / "products" / "acme" / "product.yaml")
+    landing = tmp_path / "landing"
+    assert next_delivery_day(landing, spec) == 60  # nothing delivered: the default window
+
+    run_generator(spec, landing, days=5)
+    assert next_delivery_day(landing, spec) == 5
+    run_generator(spec, landing, days=9, deliver_days=[8])
+    assert next_delivery_day(landing, spec) == 9
