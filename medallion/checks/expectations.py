@@ -117,14 +117,7 @@ def validate(
     for planned in plan:
         suite.add_expectation(getattr(gx.expectations, planned.kind)(**planned.kwargs))
     try:
-        where = (
-            " WHERE _batch_id IN (" + ", ".join(literal(b) for b in batches) + ")"
-            if batches is not None
-            else ""
-        )
-        asset = source.add_query_asset(
-            name=entity, query=f"SELECT * FROM {spec.table('silver', entity)}{where}"
-        )
+        asset = source.add_query_asset(name=entity, query=_query(spec, entity, batches))
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
         result = batch.validate(suite, result_format="BASIC")
     finally:
@@ -149,6 +142,14 @@ def validate(
             "results": outcomes,
         },
     )
+
+
+def _query(spec: ProductSpec, entity: str, batches: tuple[str, ...] | None) -> str:
+    """The silver rows to validate: the whole table, or the rows of some bronze batches."""
+    table = spec.table("silver", entity)
+    if batches is None:
+        return f"SELECT * FROM {table}"
+    return f"SELECT * FROM {table} WHERE _batch_id IN ({', '.join(literal(b) for b in batches)})"
 
 
 def _release(source: Any, opened: list) -> None:

@@ -59,3 +59,20 @@ def test_a_declared_column_missing_from_silver_fails_the_suite(tmp_path, con, sp
         r for r in outcome.metadata["results"] if r["expectation"].startswith("ExpectTableColumns")
     ]
     assert "coupon" not in columns["observed_value"]
+
+
+def test_validation_of_new_batches_reads_only_their_rows(tmp_path, con, spec, landing):
+    ingest_source(con, spec, "customers", landing)
+    build_silver(con, spec, "customers", hmac_pads(b"k" * 32))
+    con.execute("UPDATE shop_silver.customers SET country = 'XX' WHERE customer_id = 10")
+    (landing / "customers" / "customers_2026-01-02.json").write_text(
+        '{"customer_id": 12, "email": "c@x.io", "country": "BE", "updated_at": "2026-01-02 09:00:00"}\n'
+    )
+    ingest_source(con, spec, "customers", landing)
+    merged = build_silver(con, spec, "customers", hmac_pads(b"k" * 32))
+    con.close()
+    warehouse = tmp_path / "warehouse.duckdb"
+    new = expectations.validate(warehouse, spec, "customers", batches=merged.batches)
+    results = {r["expectation"]: r for r in new.metadata["results"]}
+    assert new.passed and results["ExpectTableRowCountToBeBetween(table)"]["observed_value"] == 1
+    assert not expectations.validate(warehouse, spec, "customers").passed
