@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
+from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
 
@@ -18,6 +18,7 @@ description: A tiny shop used by unit tests.
 sources:
   customers:
     format: json
+    quiet_seconds: 0
     key: [customer_id]
     version_column: updated_at
     columns:
@@ -32,6 +33,7 @@ sources:
       birth_decade: "CAST(floor(year(birth_date) / 10) * 10 AS INTEGER)"
   orders:
     format: csv
+    quiet_seconds: 0
     key: [order_id]
     columns:
       order_id: {type: BIGINT, required: true}
@@ -47,6 +49,7 @@ sources:
         severity: fail
   refunds:
     format: parquet
+    quiet_seconds: 0
     key: [refund_id]
     columns:
       refund_id: {type: BIGINT, required: true}
@@ -121,7 +124,7 @@ def landing(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    connection = connect(tmp_path / "warehouse.duckdb")
     yield connection
     connection.close()
 
