@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from medallion.checks.landing import file_ledger, files_readable, schema_drift
 from medallion.zones.bronze import ingest_source
 from medallion_tests.conftest import write
@@ -20,6 +22,7 @@ def test_refused_files_fail_the_blocking_check_with_their_names(con, spec, landi
     assert any("empty file" in r for r in outcome.metadata["refused"])
 
 
+@pytest.mark.bronze_tampered
 def test_ledger_agrees_and_notices_tampering(con, spec, landing):
     ingest_source(con, spec, "orders", landing)
     assert file_ledger(con, spec, "orders").passed
