@@ -104,6 +104,9 @@ def _pair_quoted_lines(
     index = 0
     while index < len(odd):
         first = int(odd[index])
+        if _one_row(bytes(buffer[lines.starts[first] : lines.ends[first]]), width):
+            index += 1  # a quote inside an unquoted value (SPR"ING) opens nothing
+            continue
         if index + 1 < len(odd):
             last = int(odd[index + 1])
             text = bytes(buffer[lines.starts[first] : lines.ends[last]])

@@ -201,7 +201,7 @@ def json_records_sql(view: str) -> str:
     return f"""
         WITH decoded AS (
             SELECT _line_number, rtrim(try(decode(_line)), chr(10) || chr(13)) AS _text,
-                   CAST(_line AS VARCHAR) AS _bytes
+                   regexp_replace(CAST(_line AS VARCHAR), '(\\\\x0D)?\\\\x0A$', '') AS _bytes
             FROM {view}
         ),
         kept AS (
