@@ -563,8 +563,16 @@ def readable(error: BaseException) -> str:
             continue
         if "=" in text and text.split("=", 1)[0].strip().replace("_", "").isalpha():
             continue
-        kept.append(text)
-    return " ".join(kept[:2]) if kept else type(error).__name__
+        kept.append(text.split(" Error: ", 1)[-1])
+    message = " ".join(kept[:2]) if kept else type(error).__name__
+    if "state machine reached an invalid state" in message:
+        message = (
+            "the CSV parser cannot follow the file's structure (line breaks that mix \\r\\n "
+            "and \\n, or a stray carriage return)"
+        )
+    if "Footer length error" in message or "No magic bytes" in message:
+        message = "not a complete Parquet file (its footer is missing or cut)"
+    return message
 
 
 def _classify(
