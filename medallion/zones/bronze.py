@@ -120,8 +120,8 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
 def csv_header(path: Path) -> list[str]:
     """Column names from a CSV file's first line: the header defines the columns, no sniffing."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+        with path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LandingFileError(f"{path}: header is not utf-8 encoded; nothing ingested") from None
     names = [name.strip() for name in next(csv.reader([first]), [])]

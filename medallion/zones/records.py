@@ -91,6 +91,15 @@ def _one_row(text: bytes, width: int) -> bool:
     return len(rows) == 1 and len(rows[0]) == width
 
 
+def _one_record(buffer: np.ndarray, lines: LineScan, first: int, last: int, width: int) -> bool:
+    """Lines first..last read as one record of `width` fields, and no line between them is a
+    whole record by itself (two stray quotes a few lines apart would swallow those)."""
+    for inner in range(first + 1, last):
+        if _one_row(bytes(buffer[lines.starts[inner] : lines.ends[inner]]), width):
+            return False
+    return _one_row(bytes(buffer[lines.starts[first] : lines.ends[last]]), width)
+
+
 def _pair_quoted_lines(
     buffer: np.ndarray, lines: LineScan, width: int, max_record_lines: int
 ) -> tuple[dict[int, str], dict[int, int]]:
@@ -109,8 +118,9 @@ def _pair_quoted_lines(
             continue
         if index + 1 < len(odd):
             last = int(odd[index + 1])
-            text = bytes(buffer[lines.starts[first] : lines.ends[last]])
-            if last - first + 1 <= max_record_lines and _one_row(text, width):
+            if last - first + 1 <= max_record_lines and _one_record(
+                buffer, lines, first, last, width
+            ):
                 spans[first] = last
                 index += 2
                 continue

@@ -169,7 +169,7 @@ def _raw_table(path: Path, layout: CsvLayout, raw: list[tuple[int, str]]) -> pa.
         start, end = layout.record_bytes(line)
         texts.append(
             json.dumps(
-                {"raw_line": read_range(path, start, end).decode("utf-8", "replace")},
+                {"raw_line": read_range(path, start, end).decode("utf-8", "backslashreplace")},
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
@@ -200,7 +200,8 @@ def json_records_sql(view: str) -> str:
     why not."""
     return f"""
         WITH decoded AS (
-            SELECT _line_number, rtrim(try(decode(_line)), chr(10) || chr(13)) AS _text,
+            SELECT _line_number,
+                   ltrim(rtrim(try(decode(_line)), chr(10) || chr(13)), chr(65279)) AS _text,
                    regexp_replace(CAST(_line AS VARCHAR), '(\\\\x0D)?\\\\x0A$', '') AS _bytes
             FROM {view}
         ),

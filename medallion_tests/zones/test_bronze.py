@@ -226,15 +226,15 @@ def test_unreadable_csv_names_file_and_problem_and_writes_nothing(
     assert con.execute("SELECT count(*) FROM shop_bronze._ingested_files").fetchone()[0] == 0
 
 
-def test_bad_encoding_is_named(con, spec, tmp_path):
+def test_a_header_that_is_not_utf8_is_named(con, spec, tmp_path):
     path = tmp_path / "l" / "orders" / "latin1.csv"
     path.parent.mkdir(parents=True)
     path.write_bytes(
-        "order_id,customer_id,ordered_at,amount,coupon\n1,2,2026-01-01,3,caf\xe9\n".encode(
+        "order_id,customer_id,ordered_at,amount,coupon_caf\xe9\n1,2,2026-01-01,3,x\n".encode(
             "latin-1"
         )
     )
-    with pytest.raises(LandingFileError, match="not utf-8 encoded"):
+    with pytest.raises(LandingFileError, match="header is not utf-8 encoded"):
         ingest_file(con, spec, "orders", _landing("orders", path))
 
 

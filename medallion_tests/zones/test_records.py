@@ -165,3 +165,35 @@ def test_a_quote_after_a_space_that_the_parser_runs_on_from_is_cut_and_the_file_
     ).fetchone()
     assert kept == rows[2_000]
     assert reason.startswith("line 2002: badly quoted value")
+
+
+def test_two_stray_quotes_a_few_lines_apart_do_not_swallow_the_records_between(con, spec, tmp_path):
+    """`"X` … `Y"` eight lines later would read as one record of five fields; the lines between
+    are whole records by themselves, so the opening line is cut instead."""
+    rows = _orders(10)
+    rows[0] = rows[0].replace(",SPRING", ',"SPRING')
+    rows[9] = rows[9] + '"'
+    write(tmp_path / "l" / "orders" / "orders.csv", "\n".join([HEADER, *rows]) + "\n")
+    ingest_source(con, spec, "orders", tmp_path / "l")
+    assert _bronze(con) == (10, 1)
+    assert con.execute(
+        "SELECT coupon FROM shop_bronze.orders WHERE order_id = '10'"
+    ).fetchone() == ('SPRING"',)
+
+
+def test_a_record_with_bytes_that_are_not_utf8_is_kept_with_them_escaped(con, spec, tmp_path):
+    path = tmp_path / "l" / "orders" / "orders.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(
+        f"{HEADER}\n1,10,2026-01-01 10:00:00,1.00,caf\xe9\n2,10,2026-01-01,1.00,\n".encode(
+            "latin-1"
+        )
+    )
+    report = ingest_source(con, spec, "orders", tmp_path / "l")
+    assert report.failed == [] and report.ingested == [("orders.csv", 2)]
+    kept, reason = con.execute(
+        "SELECT json_extract_string(_rescued_data, '$.raw_line'), _parse_error "
+        "FROM shop_bronze.orders WHERE _parse_error IS NOT NULL"
+    ).fetchone()
+    assert kept == "1,10,2026-01-01 10:00:00,1.00,caf\\xe9"
+    assert reason.startswith("line 2, column coupon: INVALID ENCODING")
