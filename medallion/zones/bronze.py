@@ -138,13 +138,14 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
-def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> dict[str, str]:
+def _delivered_columns(
+    con: duckdb.DuckDBPyConnection, fmt: str, path: Path, lines: pa.Table | None
+) -> dict[str, str]:
     """Delivered column names and their types (VARCHAR for text, which carries none)."""
     if fmt == "csv":
         return dict.fromkeys(csv_header(path), "VARCHAR")
     if fmt == "json":
-        table, _ = json_lines(path)
-        con.register(JSON_VIEW, table)
+        con.register(JSON_VIEW, lines)
         try:
             keys = [row[0] for row in con.execute(json_keys_sql(JSON_VIEW)).fetchall()]
         finally:
@@ -252,6 +253,7 @@ class _Delivered:
     missing: list[str]
     extra: list[str]
     retyped: list[str]
+    lines: pa.Table | None = field(default=None, compare=False, repr=False)
 
 
 def _inspect(
@@ -266,8 +268,9 @@ def _inspect(
     path = landing.path
     if landing.size_bytes == 0:
         raise LandingFileError(f"{path}: empty file (0 bytes); nothing ingested")
+    lines = json_lines(path)[0] if source.format == "json" else None
     try:
-        delivered = _delivered_columns(con, source.format, path)
+        delivered = _delivered_columns(con, source.format, path, lines)
     except duckdb.Error as error:
         raise LandingFileError(
             f"{path}: cannot read as {source.format}: {readable(error)}; nothing ingested"
@@ -276,7 +279,7 @@ def _inspect(
     extra = [c for c in delivered if c not in source.columns]
     retyped = _retyped(source, delivered)
     _check_drift(path, source, delivered, (missing, extra, retyped))
-    return _Delivered(delivered, missing, extra, retyped)
+    return _Delivered(delivered, missing, extra, retyped, lines)
 
 
 @dataclass(frozen=True)
@@ -369,12 +372,14 @@ def _append_json(con, spec, source_name, landing, delivered, stamp) -> _Counts:
     """Each non-blank line one row: a JSON object's values, or the raw line and why not."""
     source = spec.sources[source_name]
     table = spec.table("bronze", source_name)
+    present = [c for c in source.columns if c in delivered.columns]
     values = [
-        f"{json_value(c) if c in delivered.columns else 'NULL'} AS {quote(c)}"
+        f"{json_value(present.index(c)) if c in present else 'NULL'} AS {quote(c)}"
         for c in source.columns
     ]
     extra = delivered.extra if source.schema_drift == "rescue" else []
-    lines, records = json_lines(landing.path)
+    lines = delivered.lines
+    records = lines.num_rows
     con.register(JSON_VIEW, lines)
     try:
         rows = con.execute(
@@ -382,7 +387,7 @@ def _append_json(con, spec, source_name, landing, delivered, stamp) -> _Counts:
                 SELECT {", ".join(values)}, {json_rescue(extra)} AS {RESCUED_COLUMN},
                        _problem AS {PARSE_ERROR_COLUMN}, ? AS _batch_id,
                        ? AS _source_file, ? AS _ingested_at, _record AS _row_number
-                FROM ({json_records_sql(JSON_VIEW)})""",
+                FROM ({json_records_sql(JSON_VIEW, present)})""",
             [landing.batch_id, str(landing.path), stamp],
         ).fetchone()[0]
         malformed = con.execute(

@@ -57,14 +57,14 @@ class CsvLayout:
         return int(self.lines.starts[start_line]), int(self.lines.ends[last])
 
 
-def _scan(buffer: np.ndarray) -> LineScan:
+def _scan(buffer: np.ndarray, count_quotes: bool = True) -> LineScan:
     size = len(buffer)
     breaks, quotes_before = [], []
     seen_quotes = 0
     for offset in range(0, size, CHUNK_BYTES):
         chunk = buffer[offset : offset + CHUNK_BYTES]
         local_breaks = np.flatnonzero(chunk == NEWLINE)
-        local_quotes = np.flatnonzero(chunk == QUOTE)
+        local_quotes = np.flatnonzero(chunk == QUOTE) if count_quotes else local_breaks[:0]
         breaks.append(local_breaks + offset)
         quotes_before.append(np.searchsorted(local_quotes, local_breaks) + seen_quotes)
         seen_quotes += len(local_quotes)
@@ -172,14 +172,15 @@ def scan_csv(path: Path, width: int, max_record_lines: int) -> CsvLayout:
 
 
 def scan_text_lines(path: Path) -> LineScan:
-    """Every line of a file (for newline-delimited JSON: one record per non-blank line)."""
+    """Every line of a file (for newline-delimited JSON: one record per non-blank line; a line
+    break cannot occur inside a JSON string, so quotes are not looked at)."""
     if path.stat().st_size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return LineScan(empty, empty, empty)
     handle, mapped = _mapped(path)
     try:
         buffer = np.frombuffer(mapped, dtype=np.uint8)
-        lines = _scan(buffer)
+        lines = _scan(buffer, count_quotes=False)
         del buffer
     finally:
         mapped.close()

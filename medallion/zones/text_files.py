@@ -179,43 +179,46 @@ def _raw_table(path: Path, layout: CsvLayout, raw: list[tuple[int, str]]) -> pa.
 
 
 def json_lines(path: Path) -> tuple[pa.Table, int]:
-    """A newline-delimited JSON file as an Arrow table of its lines (slices of the file's bytes,
-    line breaks included; no Python loop) and the number of non-blank lines."""
+    """A newline-delimited JSON file's non-blank lines as an Arrow table (slices of the file's
+    bytes, line breaks included; no Python loop), each with its line and record number, and
+    how many there are."""
     lines = scan_text_lines(path)
     data = pa.py_buffer(path.read_bytes())
-    offsets = np.concatenate((lines.starts, [data.size]))
+    offsets = np.concatenate((lines.starts, [data.size])).astype(np.int64)
     array = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), lines.count, [None, pa.py_buffer(offsets.astype(np.int64)), data]
+        pa.large_binary(), lines.count, [None, pa.py_buffer(offsets), data]
     )
-    numbers = pa.array(np.arange(1, lines.count + 1, dtype=np.int64))
-    records = int(np.count_nonzero(lines.ends > lines.starts))
-    return pa.table({"_line": array, "_line_number": numbers}), records
+    filled = lines.ends > lines.starts
+    table = pa.table(
+        {
+            "_line": array,
+            "_line_number": np.arange(1, lines.count + 1, dtype=np.int64),
+            "_record": np.cumsum(filled, dtype=np.int64),
+        }
+    ).filter(pa.array(filled))
+    return table, table.num_rows
 
 
-JSON_LINES_VIEW = "_json_lines"
-
-
-def json_records_sql(view: str) -> str:
-    """Each non-blank line: its number, record number, text, whether it is a JSON object, and
-    why not."""
+def json_records_sql(view: str, columns: list[str] | None = None) -> str:
+    """Each record (non-blank line): its numbers, text, kind, why it is not a JSON object, and
+    the values of `columns` as text (one parse of the line for all of them)."""
+    paths = ", ".join(literal("$." + json.dumps(c)) for c in columns or [])
+    values = f"json_extract_string(_text, [{paths}])" if columns else "NULL"
     return f"""
         WITH decoded AS (
-            SELECT _line_number,
-                   ltrim(rtrim(try(decode(_line)), chr(10) || chr(13)), chr(65279)) AS _text,
-                   regexp_replace(CAST(_line AS VARCHAR), '(\\\\x0D)?\\\\x0A$', '') AS _bytes
+            SELECT _line_number, _record, _line,
+                   ltrim(rtrim(try(decode(_line)), chr(10) || chr(13)), chr(65279)) AS _text
             FROM {view}
         ),
-        kept AS (
-            SELECT *, CASE WHEN json_valid(_text) THEN json_type(_text) END AS _kind
-            FROM decoded WHERE _text IS NULL OR _text <> ''
-        )
-        SELECT *, row_number() OVER (ORDER BY _line_number) AS _record,
+        kinds AS (SELECT *, try(json_type(_text)) AS _kind FROM decoded)
+        SELECT *,
                CASE WHEN _text IS NULL THEN 'line ' || _line_number || ': not UTF-8 text'
                     WHEN _kind IS NULL THEN 'line ' || _line_number || ': not valid JSON'
                     WHEN _kind <> 'OBJECT' THEN 'line ' || _line_number || ': a JSON '
                          || lower(_kind) || ', not an object of named values'
-               END AS _problem
-        FROM kept
+               END AS _problem,
+               CASE WHEN _kind = 'OBJECT' THEN {values} END AS _values
+        FROM kinds
     """
 
 
@@ -224,20 +227,21 @@ def json_keys_sql(view: str) -> str:
     return f"""
         SELECT key FROM (
             SELECT unnest(json_keys(_text)) AS key, _record
-            FROM ({json_records_sql(view)}) WHERE _problem IS NULL
+            FROM ({json_records_sql(view)}) WHERE _kind = 'OBJECT'
         ) GROUP BY key ORDER BY min(_record), key
     """
 
 
-def json_value(column: str) -> str:
-    """SQL of one declared column's delivered value as text (NULL for a bad line)."""
-    path = "$." + json.dumps(column)
-    return f"CASE WHEN _problem IS NULL THEN json_extract_string(_text, {literal(path)}) END"
+def json_value(index: int) -> str:
+    """SQL of the index-th (0-based) extracted column's delivered value as text."""
+    return f"_values[{index + 1}]"
 
 
 def json_rescue(extra: list[str]) -> str:
-    """SQL keeping a bad line's raw text, or the extra columns of a good one, as JSON."""
-    raw = "json_object('raw_line', coalesce(_text, _bytes))::VARCHAR"
+    """SQL keeping a bad line's raw text (bytes that are not UTF-8 escaped), or the extra
+    columns of a good one, as JSON."""
+    escaped = "regexp_replace(CAST(_line AS VARCHAR), '(\\\\x0D)?\\\\x0A$', '')"
+    raw = f"json_object('raw_line', coalesce(_text, {escaped}))::VARCHAR"
     if not extra:
         return f"CASE WHEN _problem IS NOT NULL THEN {raw} END"
     pairs = ", ".join(
