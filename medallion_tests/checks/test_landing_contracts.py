@@ -88,3 +88,14 @@ def test_accept_policy_records_but_does_not_keep_extra_values(con, spec, landing
         "SELECT extra_columns FROM shop_bronze._ingested_files WHERE file_name LIKE '%01-02%'"
     ).fetchone()
     assert extra == (["extra"],)
+
+
+@pytest.mark.bronze_tampered
+def test_ledger_names_a_file_whose_records_are_not_all_in_bronze(con, spec, landing):
+    ingest_source(con, spec, "orders", landing)
+    con.execute("UPDATE shop_bronze._ingested_files SET records = 500 WHERE source = 'orders'")
+    outcome = file_ledger(con, spec, "orders")
+    assert not outcome.passed and outcome.severity == "ERROR"
+    expected = "orders_2026-01-01.csv: 500 records in the file, 3 rows in bronze (-497)"
+    assert outcome.description == expected
+    assert outcome.metadata["records_not_in_bronze"] == [expected]
