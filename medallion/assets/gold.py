@@ -12,6 +12,7 @@ from medallion.checks.gold import grain_unique, no_pii
 from medallion.checks.revisions import record_revision, revision_counts
 from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
+from medallion.service.publishing import publish_checked
 from medallion.spec import ProductSpec
 from medallion.zones.gold import build_gold
 from medallion.zones.tables import describe_table, retry_on_one_thread
@@ -64,8 +65,13 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
                 ]
             )
             table_description = describe_table(con, table)
+            # Service hook: consumers read an immutable snapshot, only of a passing version.
+            published = publish_checked(
+                con, spec, name, outcomes, GOLD_CHECKS, warehouse.database, context.run_id
+            )
         return dg.MaterializeResult(
-            metadata=table_metadata(table_description, transform_s),
+            metadata=table_metadata(table_description, transform_s)
+            | {"published_version": published.version_id if published else "not published"},
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
