@@ -1,12 +1,16 @@
-"""Published gold: only check-passing versions, atomically swapped, read while a pipeline
-writes with no failed read and no mixed version."""
+"""Published gold: only check-passing versions, atomically swapped, read (from the files and
+through `medallion serve`) while a pipeline writes, with no failed read and no mixed version."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+import urllib.request
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from medallion.build import build_resources, product_assets
 from medallion.ml.snapshot import file_digest
@@ -20,6 +24,7 @@ from medallion.service.publishing import (
 from medallion.settings import Settings
 from medallion.spec import load_spec
 from medallion_tests.conftest import TINY_SPEC, write
+from medallion_tests.service.world import start_service, stop_service
 
 LEAKY = """
   leaky_customers:
@@ -53,6 +58,7 @@ def _deliver_day(landing, day: int) -> None:
     )
 
 
+@pytest.mark.slow
 def test_only_passing_gold_is_published_and_reads_during_runs_never_fail_nor_mix(
     tmp_path, settings, spec_path
 ):
@@ -76,34 +82,61 @@ def test_only_passing_gold_is_published_and_reads_during_runs_never_fail_nor_mix
     assert file_digest(current.data_file(root)) == current.data_version
 
     seen: dict[str, float] = {}
+    served: set[str] = set()
     failures: list[str] = []
     stop = threading.Event()
 
-    def read_stream() -> None:
+    def judge(data_version: str, rows: int, expected_rows: int, total: float) -> None:
+        if rows != expected_rows or seen.setdefault(data_version, total) != total:
+            failures.append(f"{data_version}: {rows} rows of {expected_rows}, total {total}")
+
+    def read_files() -> None:
         while not stop.is_set():
             try:
                 manifest = read_current(folder)
                 frame = pl.read_parquet(manifest.data_file(root))
-                total = float(frame["revenue"].sum())
-                expected = seen.setdefault(manifest.data_version, total)
-                if frame.height != manifest.rows or expected != total:
-                    failures.append(f"{manifest.version_id}: {frame.height} rows, total {total}")
+                judge(
+                    manifest.data_version,
+                    frame.height,
+                    manifest.rows,
+                    float(frame["revenue"].sum()),
+                )
             except Exception as error:  # every failed read counts
                 failures.append(repr(error))
             stop.wait(0.005)
 
-    readers = [threading.Thread(target=read_stream) for _ in range(2)]
+    def read_http(url: str) -> None:
+        path = f"{url}/products/shop/tables/revenue_by_country/rows?limit=1000"
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen(path, timeout=30) as response:
+                    page = json.loads(response.read())
+                total = sum(float(row["revenue"]) for row in page["rows"])
+                judge(page["data_version"], len(page["rows"]), page["total"], total)
+                served.add(page["data_version"])
+            except Exception as error:  # every failed read counts
+                failures.append(f"HTTP: {error!r}")
+            stop.wait(0.005)
+
+    process, url = start_service(tmp_path)
+    readers = [threading.Thread(target=read_files), threading.Thread(target=read_http, args=[url])]
     for reader in readers:
         reader.start()
     try:
         _deliver_day(settings.landing / "shop", 2)
         assert not _run(settings, spec).success  # leaky_customers still fails its check
+        newest = read_current(folder).data_version
+        deadline = time.monotonic() + 30
+        while newest not in served and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         stop.set()
         for reader in readers:
             reader.join()
+        stop_service(process)
     assert failures == []
     assert len(seen) == 2, "the readers saw only one version"
+    assert len(served) == 2, "the service served only one version"
     assert read_current(table_folder(root, "shop", "leaky_customers")) is None
 
 
