@@ -9,6 +9,7 @@ import dagster as dg
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import DUCKDB_CONCURRENCY, LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.gold import build_gold_asset, build_version_checks
+from medallion.assets.live import live_assets
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
@@ -64,6 +65,7 @@ def build_definitions(
     assets = [asset for spec in specs for asset in product_assets(spec)]
     assets += [asset for spec in specs for asset in ml_assets(spec)]
     assets += [asset for spec in specs for asset in monitoring_assets(spec)]
+    assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
     executor = dg.multiprocess_executor.configured(
         {
             "max_concurrent": 2,

@@ -96,8 +96,8 @@ class ProductScorer:
         if request.key is not None:
             frame = self._by_key(request)
             p = self.table.require().publication  # type: ignore[union-attr]
-            keys = [str(v) for v in frame[p.key].to_list()]
-            as_of = [str(v) for v in frame[p.time_column].to_list()] if p.time_column else [None]
+            keys = frame[p.key].cast(pl.String).to_list()
+            as_of = frame[p.time_column].cast(pl.String).to_list() if p.time_column else [None]
         else:
             frame = feature_frame(request.rows or [], self.features, self.categorical)
             keys, as_of = [None] * frame.height, [None] * frame.height
