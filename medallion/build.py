@@ -12,6 +12,7 @@ from medallion.assets.gold import build_gold_asset, build_version_checks
 from medallion.assets.live import live_assets
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
+from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
 from medallion.monitoring.jobs import product_jobs
 from medallion.monitoring.schedules import product_schedules
@@ -66,6 +67,7 @@ def build_definitions(
     assets += [asset for spec in specs for asset in ml_assets(spec)]
     assets += [asset for spec in specs for asset in monitoring_assets(spec)]
     assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
+    assets += [asset for spec in specs for asset in service_assets(spec)]  # service: budgets
     executor = dg.multiprocess_executor.configured(
         {
             "max_concurrent": 2,

@@ -238,3 +238,34 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path):
         timeout=120,
     )
     assert done.returncode != 0 and "needs a token" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_budget_check_measures_the_service_against_the_spec(tmp_path):
+    import dagster as dg
+
+    from medallion.assets.service import build_responsiveness_asset
+    from medallion.build import build_resources
+    from medallion.service.budget import SERVICE_BUDGET
+
+    world = make_world(tmp_path)
+    tight = {"lookup_p95_ms": 0.001, "load_requests": 60, "load_seconds": 3.0}
+    spec = world.spec.model_copy(update={"service": world.spec.service.model_copy(update=tight)})
+    resources = build_resources(world.settings)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [build_responsiveness_asset(spec, "features")],
+            resources={"warehouse": resources["warehouse"], "tracking": resources["tracking"]},
+            instance=instance,
+        )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.check_name == SERVICE_BUDGET
+    levels = evaluation.metadata["levels"].value
+    assert [(lv["name"], lv["concurrency"]) for lv in levels] == [
+        ("lookup", 1),
+        ("lookup", 10),
+        ("score", 1),
+    ]
+    assert all(lv["failed"] == 0 and 0 < lv["requests"] <= 60 for lv in levels)
+    assert not evaluation.passed  # no lookup answers within a microsecond
+    assert "lookup at 10 client(s): p95" in evaluation.description
