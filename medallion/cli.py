@@ -1,9 +1,10 @@
-"""The `medallion` command: demo, ui, serve, generate, simulate, bench, retired, snapshots and
-privacy-scan."""
+"""The `medallion` command: demo, ui, serve, generate, simulate, bench, bench-service, retired,
+snapshots and privacy-scan."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -127,6 +128,18 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _prepare(settings)
     specs = _select(load_specs(settings.product_files()), args.product)
     return run([s.name for s in specs], args.host, args.port, shadow=args.shadow, alias=args.alias)
+
+
+def _cmd_bench_service(args: argparse.Namespace, settings: Settings) -> int:
+    """The service benchmark (medallion.service.bench) on this installation's data."""
+    from medallion.service.bench import run_service_bench
+
+    _prepare(settings)
+    [spec] = _select(load_specs(settings.product_files()), [args.product])
+    out = Path(args.out) if args.out else settings.data / "bench"
+    report = run_service_bench(spec, settings, _tracking(settings).tracking_uri, out)
+    print(json.dumps(report, indent=1))
+    return 0 if report["verdict"]["passed"] else 1
 
 
 def _parse_days(text: str | None) -> range | None:
@@ -434,6 +447,15 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--scratch", help="folder for generated data (default the system's temp)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch data and databases")
     bench.set_defaults(run=_cmd_bench)
+
+    bench_service = commands.add_parser(
+        "bench-service",
+        help="the service's lookup and scoring latency against its budgets, quiet and while a "
+        "pipeline run writes (bounded load against 127.0.0.1)",
+    )
+    bench_service.add_argument("--product", default="churn", help="product (default churn)")
+    bench_service.add_argument("--out", help="report folder (default data/bench)")
+    bench_service.set_defaults(run=_cmd_bench_service)
     return root
 
 
