@@ -100,13 +100,15 @@ def create_app(service: Service) -> FastAPI:
     async def _refused(request: Request, error: QueryError) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=error.status)
 
-    _routes(app, service)
+    _discovery_routes(app, service)
+    _query_routes(app, service)
+    _scoring_routes(app, service)
     if service.token:
         return TokenGuard(app, service.token)  # type: ignore[return-value]
     return app
 
 
-def _routes(app: FastAPI, service: Service) -> None:
+def _discovery_routes(app: FastAPI, service: Service) -> None:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return service.health()
@@ -127,6 +129,8 @@ def _routes(app: FastAPI, service: Service) -> None:
     async def table(product: str, table: str) -> dict[str, Any]:
         return service.catalog.table(product, table).describe()
 
+
+def _query_routes(app: FastAPI, service: Service) -> None:
     @app.get("/products/{product}/tables/{table}/rows")
     async def rows(
         request: Request,
@@ -164,6 +168,8 @@ def _routes(app: FastAPI, service: Service) -> None:
             headers={"X-Medallion-Data-Version": p.data_version},
         )
 
+
+def _scoring_routes(app: FastAPI, service: Service) -> None:
     @app.post("/products/{product}/score")
     async def score(product: str, request: Request) -> Response:
         """Body: {"key": ..., "as_of": ...} or {"rows": [{feature: value, ...}, ...]}.
