@@ -655,6 +655,12 @@ class ServiceSpec(_Strict):
         description="Requests waiting for shadow scoring at most; beyond, shadow scores are "
         "dropped (and counted), never the caller slowed.",
     )
+    shadow_batch_ms: float = Field(
+        default=100.0,
+        ge=0,
+        description="How long the shadow scorer gathers requests into one batch (a batch costs "
+        "about what one request does); shadow predictions are logged this much later.",
+    )
 
 
 class ProductSpec(_Strict):

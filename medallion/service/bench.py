@@ -32,10 +32,17 @@ def _writer(spec: ProductSpec, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> int:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    return process.wait(timeout=300)
+def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> int:
+    """Interrupt the writer, then kill it: its writes are atomic, a killed run leaves the last
+    good version in place (and the service reading it)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            return process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+    return process.wait()
 
 
 def run_service_bench(spec: ProductSpec, settings: Settings, tracking_uri: str, out: Path) -> dict:

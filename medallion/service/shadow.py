@@ -69,16 +69,18 @@ def _score(models, tasks: list[ShadowTask], log: PredictionLog) -> None:
         )  # fmt: skip
 
 
-def _next_batch(tasks, most: int) -> tuple[list[ShadowTask], bool]:
-    """The next task (waiting for it) and whatever else is queued, up to `most`; and whether
-    the stop sentinel was met."""
+def _next_batch(tasks, most: int, wait_s: float) -> tuple[list[ShadowTask], bool]:
+    """The next task (waiting for it), then whatever else arrives within `wait_s`, up to
+    `most`; and whether the stop sentinel was met. Waiting a little makes batches of a
+    trickle of requests too, so the shadow costs a fraction of the answering work."""
     task = tasks.get()
     if task is None:
         return [], True
     batch = [task]
+    deadline = time.monotonic() + wait_s
     while len(batch) < most:
         try:
-            task = tasks.get_nowait()
+            task = tasks.get(timeout=max(deadline - time.monotonic(), 0.0))
         except queue.Empty:
             break
         if task is None:
@@ -88,7 +90,13 @@ def _next_batch(tasks, most: int) -> tuple[list[ShadowTask], bool]:
 
 
 def shadow_main(
-    tasks, ready, tracking_uri: str, refs: dict[str, list[ModelRef]], log_root: str, flush: tuple
+    tasks,
+    ready,
+    tracking_uri: str,
+    refs: dict[str, list[ModelRef]],
+    log_root: str,
+    flush: tuple,
+    wait_s: float,
 ) -> None:
     """The shadow process: load the challengers once, score every task, log the outputs."""
     import mlflow
@@ -103,7 +111,7 @@ def shadow_main(
     try:
         stop = False
         while not stop:
-            batch, stop = _next_batch(tasks, BATCH)
+            batch, stop = _next_batch(tasks, BATCH, wait_s)
             for product in dict.fromkeys(task.product for task in batch):
                 _score(models, [task for task in batch if task.product == product], log)
     finally:
@@ -120,6 +128,7 @@ class ShadowScorer:
         log_root: Path,
         flush: tuple[int, float],
         maxsize: int,
+        wait_s: float = 0.1,
         threads: int = 1,
     ) -> None:
         context = multiprocessing.get_context("spawn")
@@ -131,7 +140,7 @@ class ShadowScorer:
             os.environ.setdefault(name, str(threads))
         self.process = context.Process(
             target=shadow_main,
-            args=(self.tasks, self.ready, tracking_uri, refs, str(log_root), flush),
+            args=(self.tasks, self.ready, tracking_uri, refs, str(log_root), flush, wait_s),
             name="medallion-shadow",
             daemon=True,
         )

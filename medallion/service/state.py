@@ -59,6 +59,7 @@ class Service:
                 predictions_root(self.settings.warehouse),
                 flush,
                 first.shadow_queue,
+                first.shadow_batch_ms / 1000,
             )
             self.shadow.wait_ready()
         for spec in with_models:
