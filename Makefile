@@ -39,8 +39,8 @@ format: $(STAMP) ## ruff fix and format
 ui: $(STAMP) ## the Dagster UI on http://127.0.0.1:3000 and MLflow UI on :5000 (Ctrl-C stops them)
 	$(BIN)/medallion ui
 
-serve: $(STAMP) ## a product's champion over HTTP on http://127.0.0.1:5001/invocations (PRODUCT=churn)
-	$(BIN)/medallion serve --product $(or $(PRODUCT),churn)
+serve: $(STAMP) ## every product's gold and models over HTTP on http://127.0.0.1:5001 (PRODUCT= narrows)
+	$(BIN)/medallion serve $(if $(PRODUCT),--product $(PRODUCT))
 
 bench: $(STAMP) ## time and memory of the pipeline against DuckDB alone at 1M rows (report in data/bench/)
 	$(BIN)/medallion bench --rows 1M

@@ -9,8 +9,10 @@ import dagster as dg
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.gold import build_gold_asset, build_version_checks
+from medallion.assets.live import live_assets
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
+from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
 from medallion.executors import ZONES_PRELOAD, step_executor
 from medallion.monitoring.jobs import product_jobs
@@ -65,6 +67,8 @@ def build_definitions(
     assets = [asset for spec in specs for asset in product_assets(spec)]
     assets += [asset for spec in specs for asset in ml_assets(spec)]
     assets += [asset for spec in specs for asset in monitoring_assets(spec)]
+    assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
+    assets += [asset for spec in specs for asset in service_assets(spec)]  # service: budgets
     # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
     executor = step_executor(ZONES_PRELOAD)
     return dg.Definitions(

@@ -1,9 +1,10 @@
-"""The `medallion` command: demo, ui, serve, generate, simulate, bench, landing, retired,
-snapshots, privacy-scan, validate and new."""
+"""The `medallion` command: demo, ui, serve, generate, simulate, bench, bench-service, landing,
+retired, snapshots, privacy-scan, validate and new."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -121,36 +122,24 @@ def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from medallion.ml import registry
-    from medallion.ml.serving import serve_command, serving_env
-    from medallion.servers import start_group, supervise, warn_if_exposed
+    """The data product service (medallion.service): gold and models of every product."""
+    from medallion.service.server import run
 
     _prepare(settings)
     specs = _select(load_specs(settings.product_files()), args.product)
-    specs = [s for s in specs if s.model is not None and s.model.variants]
-    if len(specs) != 1:
-        names = [s.name for s in specs]
-        raise SystemExit(f"serve one product with model variants (--product); found {names}")
-    spec = specs[0]
-    assert spec.model is not None
-    tracking = _tracking(settings)
-    name = registry.registered_model_name(spec)
-    version = registry.version_by_alias(tracking.activate(), name, args.alias)
-    if version is None:
-        print(
-            f"error: no version of model {name!r} has alias {args.alias!r} in "
-            f"{tracking.tracking_uri}; materialize {spec.name}/ml/* first",
-            file=sys.stderr,
-        )
-        return 1
-    warn_if_exposed(args.host, "the scoring server")
-    uri = f"models:/{name}/{version.version}"
-    print(
-        f"serving {name} v{version.version} ({args.alias}, {version.tags.get('variant', '?')}) "
-        f"at http://{args.host}:{args.port}/invocations  (Ctrl-C stops it)"
-    )
-    env = serving_env(dict(os.environ), tracking, spec.model.threads)
-    return supervise([start_group(serve_command(uri, args.host, args.port), env=env)])
+    return run([s.name for s in specs], args.host, args.port, shadow=args.shadow, alias=args.alias)
+
+
+def _cmd_bench_service(args: argparse.Namespace, settings: Settings) -> int:
+    """The service benchmark (medallion.service.bench) on this installation's data."""
+    from medallion.service.bench import run_service_bench
+
+    _prepare(settings)
+    [spec] = _select(load_specs(settings.product_files()), [args.product])
+    out = Path(args.out) if args.out else settings.data / "bench"
+    report = run_service_bench(spec, settings, _tracking(settings).tracking_uri, out)
+    print(json.dumps(report, indent=1))
+    return 0 if report["verdict"]["passed"] else 1
 
 
 def _parse_days(text: str | None) -> range | None:
@@ -482,12 +471,23 @@ def parser() -> argparse.ArgumentParser:
     ui.set_defaults(run=_cmd_ui)
 
     serve = commands.add_parser(
-        "serve", help="serve a product's champion model over HTTP (MLflow scoring server)"
+        "serve",
+        help="serve every product's published gold and models over HTTP (discover, query, "
+        "download, score with challengers in the shadow)",
     )
-    serve.add_argument("--product", action="append", help="the product (when several)")
-    serve.add_argument("--alias", default="champion", help="registered model alias to serve")
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    serve.add_argument("--product", action="append", help="only this product (repeatable)")
+    serve.add_argument(
+        "--alias", default="champion", help="registered model alias that answers scoring calls"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="bind address (default loopback only; any other needs MEDALLION_SERVICE_TOKEN)",
+    )
     serve.add_argument("--port", type=int, default=5001)
+    serve.add_argument(
+        "--no-shadow", dest="shadow", action="store_false", help="do not score challengers"
+    )
     serve.set_defaults(run=_cmd_serve)
 
     scan = commands.add_parser(
@@ -607,6 +607,15 @@ def parser() -> argparse.ArgumentParser:
         help="history lengths in days for --daily, same daily volume (default 120,360)",
     )
     bench.set_defaults(run=_cmd_bench)
+
+    bench_service = commands.add_parser(
+        "bench-service",
+        help="the service's lookup and scoring latency against its budgets, quiet and while a "
+        "pipeline run writes (bounded load against 127.0.0.1)",
+    )
+    bench_service.add_argument("--product", default="churn", help="product (default churn)")
+    bench_service.add_argument("--out", help="report folder (default data/bench)")
+    bench_service.set_defaults(run=_cmd_bench_service)
     _add_authoring_commands(commands)
     return root
 

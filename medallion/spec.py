@@ -324,6 +324,11 @@ class GoldSpec(_Strict):
         default=None,
         description="Recompute only the affected time window; without it, every run rebuilds.",
     )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Descriptions of output columns, shown by the service and the published "
+        "manifest (columns named like a source column inherit its description).",
+    )
 
     @model_validator(mode="after")
     def _one_transform(self) -> GoldSpec:
@@ -693,6 +698,54 @@ class MonitoringSpec(_Strict):
         return self
 
 
+class ServiceSpec(_Strict):
+    """The data product service: its budgets (a product contract), what it keeps and how much
+    one request may ask for."""
+
+    lookup_p95_ms: float = Field(
+        default=20.0, gt=0, description="Budget for the p95 of a gold key lookup over HTTP, ms."
+    )
+    score_p95_ms: float = Field(
+        default=15.0, gt=0, description="Budget for the p95 of a scoring call over HTTP, ms."
+    )
+    load_concurrency: list[int] = Field(
+        default_factory=lambda: [1, 10],
+        description="Concurrent clients of the load generator that measures the budgets.",
+    )
+    load_requests: int = Field(
+        default=2000,
+        ge=10,
+        description="Requests per load level at most (the generator is bounded).",
+    )
+    load_seconds: float = Field(default=10.0, gt=0, description="Seconds per load level at most.")
+    keep_published: int = Field(
+        default=3,
+        ge=2,
+        description="Published versions kept per gold table (readers of the "
+        "previous one still find it).",
+    )
+    default_limit: int = Field(default=100, ge=1, description="Rows per page when not asked.")
+    max_limit: int = Field(default=10_000, ge=1, description="Most rows one query may return.")
+    log_flush_rows: int = Field(
+        default=5000, ge=1, description="Predictions buffered before a log segment is written."
+    )
+    log_flush_seconds: float = Field(
+        default=1.0, gt=0, description="Longest time a prediction waits before it is written."
+    )
+    shadow_queue: int = Field(
+        default=10_000,
+        ge=1,
+        description="Requests waiting for shadow scoring at most; beyond, shadow scores are "
+        "dropped (and counted), never the caller slowed.",
+    )
+    shadow_batch_ms: float = Field(
+        default=100.0,
+        ge=0,
+        description="How long the shadow scorer gathers requests into one batch (a batch costs "
+        "about what one request does); shadow predictions are logged this much later.",
+    )
+
+
 class ProductSpec(_Strict):
     """A whole data product: sources, gold products, model and monitoring."""
 
@@ -712,6 +765,7 @@ class ProductSpec(_Strict):
         description="First day of the daily partitions of incremental gold products in the "
         "Dagster UI; required when a gold product is incremental.",
     )
+    service: ServiceSpec = Field(default_factory=ServiceSpec)
     path: Path | None = Field(default=None, exclude=True)
     gold_sql: dict[str, str] = Field(default_factory=dict, exclude=True)
 

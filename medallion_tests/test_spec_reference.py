@@ -29,6 +29,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     spec_module.VariantSpec: "## `model.variants.<name>`",
     spec_module.GatesSpec: "## `model.gates`",
     spec_module.MonitoringSpec: "## `monitoring`",
+    spec_module.ServiceSpec: "## `service`",
 }
 
 

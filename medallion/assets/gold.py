@@ -14,6 +14,7 @@ from medallion.checks.gold import grain_unique, no_pii
 from medallion.checks.revisions import record_revision, revision_counts
 from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
+from medallion.service.publishing import publish_checked
 from medallion.spec import ProductSpec
 from medallion.zones.gold import GoldBuild, build_gold, window_filter
 from medallion.zones.tables import describe_table, retry_on_one_thread
@@ -78,6 +79,10 @@ def _gold_asset(
             context.log.info(f"gold {name}: {_plan_text(build)}")
             outcomes = run_checks(_gold_checks(con, spec, name, build, context.run_id))
             table_description = describe_table(con, table)
+            # Service hook: consumers read an immutable snapshot, only of a passing version.
+            published = publish_checked(
+                con, spec, name, outcomes, GOLD_CHECKS, warehouse.database, context.run_id
+            )
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s),
@@ -85,6 +90,7 @@ def _gold_asset(
                 "plan": dg.MetadataValue.text(_plan_text(build)),
                 "rows_written": dg.MetadataValue.int(build.rows_written),
                 "rows_replaced": dg.MetadataValue.int(build.rows_replaced),
+                "published_version": published.version_id if published else "not published",
             },
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )

@@ -1,5 +1,5 @@
-"""`medallion serve` serves the champion over HTTP with the same predictions as in process,
-and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children."""
+"""`medallion serve` serves the champion over HTTP (MLflow's scoring protocol) with the same
+predictions as in process, and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from medallion.ml import workflow
@@ -135,18 +136,22 @@ def test_medallion_serve_answers_like_the_model_in_process(tmp_path, champion):
 
 
 @pytest.mark.slow
-def test_medallion_serve_refuses_without_a_champion(tmp_path):
+def test_medallion_serve_without_a_champion_starts_and_scoring_says_why(tmp_path):
     write(tmp_path / "products" / "shop" / "product.yaml", PRODUCT)
-    done = subprocess.run(
-        [str(BIN / "medallion"), "serve", "--product", "shop"],
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(BIN / "medallion"), "serve", "--product", "shop", "--port", str(port)],
         env=_env(tmp_path),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        start_new_session=True,
     )
-    assert done.returncode == 1
-    assert "no version of model 'shop' has alias 'champion'" in done.stderr
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url, timeout_s=120)
+        with pytest.raises(RuntimeError, match=r"503.*materialize shop/ml/\* first"):
+            http_predict(url)(pd.DataFrame({"amount": [1.0], "visits": [2.0], "plan": ["pro"]}))
+    finally:
+        _stop(process)
 
 
 @pytest.mark.slow

@@ -30,11 +30,16 @@ def test_definitions_hold_jobs_schedule_and_sensors_per_product(tmp_path):
     monitored = {
         k.to_user_string() for k in graph.get_all_asset_keys() if k.path[1] == "monitoring"
     }
-    assert monitored == {"churn/monitoring/drift", "churn/monitoring/performance"}
+    assert monitored == {
+        "churn/monitoring/drift",
+        "churn/monitoring/performance",
+        "churn/monitoring/live_comparison",
+    }
     monitoring = defs.resolve_job_def("churn_monitoring")
-    assert [n.name for n in monitoring.nodes_in_topological_order] == [
-        "churn__monitoring__evaluate"
-    ]
+    assert {n.name for n in monitoring.nodes_in_topological_order} == {
+        "churn__monitoring__evaluate",
+        "churn__monitoring__live_comparison",
+    }
     retrain = {n.name for n in defs.resolve_job_def("churn_retrain").nodes_in_topological_order}
     assert retrain == {f"churn__ml__{n}" for n in ("snapshot", "baseline", "champion")} | {
         f"churn__ml__{v}" for v in spec.model.variants

@@ -68,6 +68,8 @@ def test_one_definitions_with_keys_prefixed_by_product(specs, settings):
         *(f"deliveries/ml/{name}" for name in specs[1].model.variants),
         "deliveries/monitoring/drift",
         "deliveries/monitoring/performance",
+        "deliveries/monitoring/live_comparison",
+        "deliveries/service/responsiveness",
     }
     assert {
         k.to_user_string()
