@@ -122,7 +122,7 @@ def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.ml import registry
-    from medallion.ml.serving import serve_command, serving_env
+    from medallion.ml.serving import no_version_message, serve_command, serving_env
     from medallion.servers import start_group, supervise, warn_if_exposed
 
     _prepare(settings)
@@ -135,22 +135,23 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assert spec.model is not None
     tracking = _tracking(settings)
     name = registry.registered_model_name(spec)
-    version = registry.version_by_alias(tracking.activate(), name, args.alias)
+    client = tracking.activate()
+    version = registry.version_by_alias(client, name, args.alias)
     if version is None:
-        print(
-            f"error: no version of model {name!r} has alias {args.alias!r} in "
-            f"{tracking.tracking_uri}; materialize {spec.name}/ml/* first",
-            file=sys.stderr,
-        )
+        message = no_version_message(client, name, args.alias, spec.name, tracking.tracking_uri)
+        print(message, file=sys.stderr)
         return 1
     warn_if_exposed(args.host, "the scoring server")
     uri = f"models:/{name}/{version.version}"
+    workers = args.workers or os.cpu_count() or 1
     print(
         f"serving {name} v{version.version} ({args.alias}, {version.tags.get('variant', '?')}) "
-        f"at http://{args.host}:{args.port}/invocations  (Ctrl-C stops it)"
+        f"at http://{args.host}:{args.port}/invocations with {workers} worker(s)  "
+        "(Ctrl-C stops it)"
     )
     env = serving_env(dict(os.environ), tracking, spec.model.threads)
-    return supervise([start_group(serve_command(uri, args.host, args.port), env=env)])
+    command = serve_command(uri, args.host, args.port, workers)
+    return supervise([start_group(command, env=env)])
 
 
 def _parse_days(text: str | None) -> range | None:
@@ -240,6 +241,15 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0 if all(size["pipeline"]["success"] for size in report["sizes"]) else 1
+
+
+def _cmd_bench_ml(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.bench.ml import run_ml_bench
+
+    specs = _select(load_specs(settings.product_files()), [args.product])
+    out = Path(args.out) if args.out else settings.data / "bench"
+    run_ml_bench(specs[0], out, customers=args.customers, days=args.days, seed=args.seed)
+    return 0
 
 
 def _sizes(text: str) -> list[int]:
@@ -356,6 +366,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--alias", default="champion", help="registered model alias to serve")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     serve.add_argument("--port", type=int, default=5001)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="scoring processes (default: the number of cores)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     scan = commands.add_parser(
@@ -447,6 +463,18 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--scratch", help="folder for generated data (default the system's temp)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch data and databases")
     bench.set_defaults(run=_cmd_bench)
+
+    bench_ml = commands.add_parser(
+        "bench-ml",
+        help="parallel vs sequential training, the latency gate quiet and under CPU hogs, and "
+        "the champion over HTTP (p50/p95/p99, throughput at 10 clients)",
+    )
+    bench_ml.add_argument("--product", default="churn", help="product to run (default churn)")
+    bench_ml.add_argument("--customers", type=int, default=2000, help="size of the world")
+    bench_ml.add_argument("--days", type=int, default=120, help="days of daily batches")
+    bench_ml.add_argument("--seed", type=int, default=42)
+    bench_ml.add_argument("--out", help="report folder (default data/bench)")
+    bench_ml.set_defaults(run=_cmd_bench_ml)
     return root
 
 

@@ -97,15 +97,19 @@ def test_regression_bias_gate_bounds_error_gaps_in_units_and_as_a_ratio():
     assert error_bias_gate([], strict, "delay_hours").passed
 
 
-def test_latency_gate_checks_p95_and_batch_against_the_spec():
+def test_latency_gate_judges_cpu_time_and_reports_wall_time():
     gates = GatesSpec()
-    fast = LatencyReport(2.0, 5.0, 9.0, 300, 100_000, 0.4)
-    slow = LatencyReport(8.0, 12.5, 20.0, 300, 100_000, 1.5)
-    assert latency_gate(fast, gates).passed
+    fast = LatencyReport(2.0, 80.0, 90.0, 300, 100_000, 3.0, cpu_p95_ms=5.0, batch_cpu_seconds=0.4)
+    assert latency_gate(fast, gates).passed, "a slow wall clock (a loaded machine) is not judged"
+    slow = LatencyReport(8.0, 12.5, 20.0, 300, 100_000, 1.5, cpu_p95_ms=30.0, batch_cpu_seconds=1.5)
     gate = latency_gate(slow, gates)
     assert not gate.passed
-    assert gate.summary == "p95 12.50 ms > 10 ms; 100,000 rows in 1.500 s > 1 s"
-    assert gate.thresholds == {"p95_ms": 10.0, "batch_seconds": 1.0}
+    assert gate.summary == (
+        "CPU p95 30.00 ms > 25 ms; 100,000 rows in 1.500 CPU s > 1 s "
+        "(wall p95 12.50 ms, batch 1.500 s)"
+    )
+    assert gate.thresholds == {"cpu_p95_ms": 25.0, "batch_cpu_seconds": 1.0}
+    assert gate.observed["p95_ms"] == 12.5 and gate.observed["cpu_p95_ms"] == 30.0
 
 
 def test_champion_is_the_best_passing_variant():
