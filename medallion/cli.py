@@ -1,5 +1,5 @@
-"""The `medallion` command: demo, ui, serve, generate, simulate, bench, retired, snapshots and
-privacy-scan."""
+"""The `medallion` command: demo, ui, serve, generate, simulate, bench, retired, snapshots,
+privacy-scan, validate and new."""
 
 from __future__ import annotations
 
@@ -331,6 +331,64 @@ def _rows(text: str) -> int:
     return int(float(number) * factor)
 
 
+def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.validate import product_paths, report_lines, validate_products
+
+    targets = [Path(p) for p in args.path] or list(settings.products)
+    results = validate_products(product_paths(targets), plan=not args.quiet)
+    for result in results:
+        print("\n".join(report_lines(result, verbose=not args.quiet)))
+    invalid = [r for r in results if not r.valid]
+    print(f"{len(results) - len(invalid)} valid, {len(invalid)} with problems")
+    return 1 if invalid else 0
+
+
+def _cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.scaffold import ScaffoldError, scaffold_product
+
+    products_dir = Path(args.dir) if args.dir else settings.home / "products"
+    try:
+        written = scaffold_product(args.name, products_dir)
+    except ScaffoldError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    folder = products_dir.resolve()
+    print(
+        "next:\n"
+        f"  medallion validate {folder / args.name}\n"
+        f"  export MEDALLION_PRODUCTS={folder}   # load the products of this folder "
+        "(add ':'-separated folders to keep others)\n"
+        f"  medallion generate --product {args.name} --days 30   # sample landing data\n"
+        f"  medallion demo --product {args.name}"
+    )
+    return 0
+
+
+def _add_authoring_commands(commands: argparse._SubParsersAction) -> None:
+    """Commands for the person declaring a product: check specs, scaffold a new one."""
+    validate = commands.add_parser(
+        "validate",
+        help="check product specs without running anything: spec errors, SQL binding against "
+        "the declared schemas, model columns; prints what would be built",
+    )
+    validate.add_argument(
+        "path",
+        nargs="*",
+        help="product.yaml files, product folders or folders of them (default: loaded products)",
+    )
+    validate.add_argument("--quiet", action="store_true", help="verdicts only, no build plan")
+    validate.set_defaults(run=_cmd_validate)
+
+    new = commands.add_parser(
+        "new", help="scaffold a product folder (YAML, gold SQL, generator) that runs as is"
+    )
+    new.add_argument("name", help="the product's name (lower case, digits, underscores)")
+    new.add_argument("--dir", help="the products folder to create it in (default ./products)")
+    new.set_defaults(run=_cmd_new)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="medallion", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -475,6 +533,7 @@ def parser() -> argparse.ArgumentParser:
     bench_ml.add_argument("--seed", type=int, default=42)
     bench_ml.add_argument("--out", help="report folder (default data/bench)")
     bench_ml.set_defaults(run=_cmd_bench_ml)
+    _add_authoring_commands(commands)
     return root
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -29,11 +31,30 @@ class TableCount:
     rows: int
 
 
+_DAY_IN_NAME = re.compile(r"_(\d{4}-\d{2}-\d{2})\.[a-z]+$")
+
+
 def has_landing_data(landing: Path, spec: ProductSpec) -> bool:
     folder = spec.landing(landing)
     return any(
         (folder / source).is_dir() and any((folder / source).iterdir()) for source in spec.sources
     )
+
+
+def next_delivery_day(landing: Path, spec: ProductSpec) -> int:
+    """The day index after the last one delivered (from the `<source>_<YYYY-MM-DD>` file
+    names and the generator's `start`), so a new delivery never overwrites a delivered file;
+    the generator's default window length when nothing was delivered."""
+    start = generator_default(spec, "start")
+    folder = spec.landing(landing)
+    delivered = [
+        (date.fromisoformat(match.group(1)) - start).days
+        for source in spec.sources
+        if (folder / source).is_dir()
+        for path in (folder / source).iterdir()
+        if (match := _DAY_IN_NAME.search(path.name))
+    ]
+    return max(delivered) + 1 if delivered else int(generator_default(spec, "days"))
 
 
 def materialize_all(
@@ -192,7 +213,7 @@ def run_defects_demo(
     for spec in specs:
         if not spec.generator:
             continue
-        day = int(generator_default(spec, "days"))
+        day = next_delivery_day(settings.landing, spec)
         defects = DefectOptions(day=day, kinds=KINDS, rate=0.05)
         rows = run_generator(
             spec, settings.landing, seed=seed, days=day + 1, deliver_days=[day], defects=defects

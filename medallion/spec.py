@@ -220,7 +220,10 @@ class GoldSpec(_Strict):
     grain: list[str] = Field(min_length=1)
     sql: str | None = None
     sql_file: str | None = None
-    polars: str | None = Field(default=None, description="'package.module:function'")
+    polars: str | None = Field(
+        default=None,
+        description="'package.module:function', or 'file.py:function' beside the YAML file.",
+    )
     inputs: list[str] = Field(
         default_factory=list, description="Tables a Polars function reads, as 'zone.name'."
     )
@@ -245,7 +248,10 @@ class GoldSpec(_Strict):
         if len(given) != 1:
             raise ValueError(f"give exactly one of sql, sql_file or polars (got {given or 'none'})")
         if self.polars and not re.match(r"^[\w.]+:\w+$", self.polars):
-            raise ValueError(f"polars must be 'package.module:function', got {self.polars!r}")
+            raise ValueError(
+                f"polars must be 'package.module:function' or 'file.py:function', "
+                f"got {self.polars!r}"
+            )
         if self.polars and not self.inputs:
             raise ValueError("a polars transform needs its inputs, e.g. [silver.payments]")
         if not self.polars and self.inputs:
@@ -671,7 +677,10 @@ class ProductSpec(_Strict):
     name: str
     description: str | None = None
     owner: str | None = None
-    generator: str | None = Field(default=None, description="'package.module:function'")
+    generator: str | None = Field(
+        default=None,
+        description="'package.module:function', or 'file.py:function' beside the YAML file.",
+    )
     sources: dict[str, SourceSpec] = Field(min_length=1)
     gold: dict[str, GoldSpec] = Field(default_factory=dict)
     model: ModelSpec | None = None
@@ -754,67 +763,108 @@ def _resolve_gold_sql(spec: ProductSpec, path: Path) -> dict[str, str]:
     return sql
 
 
-def _check_refs(spec: ProductSpec, path: Path) -> None:
-    for name in spec.gold:
-        field = "inputs" if spec.gold[name].polars else "sql"
-        for zone, table in spec.gold_inputs(name):
-            known = spec.gold if zone == "gold" else spec.sources
-            if table not in known:
-                raise SpecError(
-                    f"{path}: gold.{name}.{field}: unknown table {zone}.{table} "
-                    f"(known {zone} tables: {sorted(known)})"
-                )
-            if zone == "gold" and table == name:
-                raise SpecError(f"{path}: gold.{name}.{field}: a gold product cannot read itself")
-    _check_acyclic(spec, path)
+def reference_problems(spec: ProductSpec) -> list[str]:
+    """Every problem with the tables and columns a spec's parts refer to, as
+    'field: problem' lines, so a user sees all of them at once. Cycles and versions are
+    judged once every gold input is known."""
+    problems = _gold_input_problems(spec) + _column_reference_problems(spec)
+    if _gold_input_problems(spec):
+        return problems
+    cycle = _gold_cycle(spec)
+    if cycle:
+        return [*problems, f"gold: cycle between gold products: {cycle}"]
     for name, gold in spec.gold.items():
-        base = gold.version_of
-        if base is not None and (base not in spec.gold or base == name):
-            raise SpecError(
-                f"{path}: gold.{name}.version_of: unknown gold product {base!r} "
-                f"(known: {sorted(n for n in spec.gold if n != name)})"
-            )
-        retired_inputs = [
-            table
-            for zone, table in spec.gold_inputs(name)
-            if zone == "gold" and spec.gold[table].retired
-        ]
-        if retired_inputs and not gold.retired:
-            raise SpecError(f"{path}: gold.{name}: reads retired gold product(s) {retired_inputs}")
-        if base is not None and spec.gold[base].grain != gold.grain:
-            raise SpecError(
-                f"{path}: gold.{name}.grain: a version must keep the grain of {base} "
-                f"({spec.gold[base].grain}), got {gold.grain}"
-            )
+        problems += _version_problems(spec, name, gold)
+    return problems
+
+
+def _column_reference_problems(spec: ProductSpec) -> list[str]:
+    problems = []
     for source_name, source in spec.sources.items():
         for column_name, column in source.columns.items():
             if not column.references:
                 continue
             entity, _, target = column.references.partition(".")
             if entity not in spec.sources or target not in spec.sources[entity].columns:
-                raise SpecError(
-                    f"{path}: sources.{source_name}.columns.{column_name}.references: "
+                problems.append(
+                    f"sources.{source_name}.columns.{column_name}.references: "
                     f"unknown column {column.references!r}"
                 )
+    return problems
 
 
-def _check_acyclic(spec: ProductSpec, path: Path) -> None:
+def _gold_input_problems(spec: ProductSpec) -> list[str]:
+    problems = []
+    for name in spec.gold:
+        field = "inputs" if spec.gold[name].polars else "sql"
+        for zone, table in spec.gold_inputs(name):
+            known = spec.gold if zone == "gold" else spec.sources
+            if table not in known:
+                problems.append(
+                    f"gold.{name}.{field}: unknown table {zone}.{table} "
+                    f"(known {zone} tables: {sorted(known)})"
+                )
+            elif zone == "gold" and table == name:
+                problems.append(f"gold.{name}.{field}: a gold product cannot read itself")
+    return problems
+
+
+def _version_problems(spec: ProductSpec, name: str, gold: GoldSpec) -> list[str]:
+    problems = []
+    base = gold.version_of
+    if base is not None and (base not in spec.gold or base == name):
+        problems.append(
+            f"gold.{name}.version_of: unknown gold product {base!r} "
+            f"(known: {sorted(n for n in spec.gold if n != name)})"
+        )
+        base = None
+    retired_inputs = [
+        table
+        for zone, table in spec.gold_inputs(name)
+        if zone == "gold" and spec.gold[table].retired
+    ]
+    if retired_inputs and not gold.retired:
+        problems.append(f"gold.{name}: reads retired gold product(s) {retired_inputs}")
+    if base is not None and spec.gold[base].grain != gold.grain:
+        problems.append(
+            f"gold.{name}.grain: a version must keep the grain of {base} "
+            f"({spec.gold[base].grain}), got {gold.grain}"
+        )
+    return problems
+
+
+def _gold_cycle(spec: ProductSpec) -> str | None:
+    """The first cycle between gold products, as 'a -> b -> a', or None."""
     state: dict[str, str] = {}
 
-    def visit(name: str, trail: list[str]) -> None:
+    def visit(name: str, trail: list[str]) -> str | None:
         if state.get(name) == "done":
-            return
+            return None
         if state.get(name) == "active":
-            cycle = " -> ".join([*trail, name])
-            raise SpecError(f"{path}: gold: cycle between gold products: {cycle}")
+            return " -> ".join([*trail, name])
         state[name] = "active"
         for zone, table in spec.gold_inputs(name):
             if zone == "gold":
-                visit(table, [*trail, name])
+                found = visit(table, [*trail, name])
+                if found:
+                    return found
         state[name] = "done"
+        return None
 
     for name in spec.gold:
-        visit(name, [])
+        found = visit(name, [])
+        if found:
+            return found
+    return None
+
+
+def _check_refs(spec: ProductSpec, path: Path) -> None:
+    problems = reference_problems(spec)
+    if len(problems) == 1:
+        raise SpecError(f"{path}: {problems[0]}")
+    if problems:
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        raise SpecError(f"{path}: invalid data product spec ({len(problems)} problem(s))\n{lines}")
 
 
 def load_spec(path: str | Path) -> ProductSpec:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from pathlib import Path
 from typing import Any
 
+from medallion.references import load_reference
 from medallion.spec import ProductSpec, SpecError
 
 
 def _generator(spec: ProductSpec) -> Any:
     if not spec.generator:
         raise SpecError(f"{spec.path}: generator: product {spec.name!r} declares no generator")
-    module_name, _, function_name = spec.generator.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as error:
-        raise SpecError(
-            f"{spec.path}: generator: cannot load {spec.generator!r}: {error}"
-        ) from None
+    return load_reference(spec, spec.generator, "generator")
 
 
 def generator_default(spec: ProductSpec, option: str) -> Any:

@@ -7,13 +7,13 @@ collected once and written back through Arrow; both swap the table in atomically
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import duckdb
 import polars as pl
 
-from medallion.spec import ProductSpec, SpecError
+from medallion.references import load_reference
+from medallion.spec import ProductSpec
 from medallion.zones.tables import replace_table
 
 PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFrame]
@@ -21,20 +21,7 @@ PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFram
 
 def load_polars_transform(spec: ProductSpec, name: str) -> PolarsTransform:
     """Import the function a gold product names, with an error naming the spec field."""
-    reference = spec.gold[name].polars or ""
-    module_name, _, function_name = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SpecError(
-            f"{spec.path}: gold.{name}.polars: cannot import {module_name!r}: {error}"
-        ) from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise SpecError(
-            f"{spec.path}: gold.{name}.polars: {module_name!r} has no function {function_name!r}"
-        )
-    return function
+    return load_reference(spec, spec.gold[name].polars or "", f"gold.{name}.polars")
 
 
 def build_gold_sql(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> int:
