@@ -478,14 +478,11 @@ def _promotion_metadata(spec: ProductSpec, outcome, data_version: str, stale: li
     return metadata
 
 
-def build_champion_asset(spec: ProductSpec) -> dg.AssetsDefinition:
-    """Promotion: every candidate timed in this one step, then the best variant passing every
-    gate becomes the `champion` alias, and every candidate gets its model card."""
+def _latency_specs(spec: ProductSpec, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """One latency check per variant, on the champion asset that times them all."""
     assert spec.model is not None
-    model = spec.model
-    key = ml_key(spec, "champion")
-    gates = model.gates
-    latency_specs = [
+    gates = spec.model.gates
+    return [
         dg.AssetCheckSpec(
             latency_check(variant),
             asset=key,
@@ -496,8 +493,17 @@ def build_champion_asset(spec: ProductSpec) -> dg.AssetsDefinition:
                 f"{gates.batch_seconds:g} CPU s (wall time reported beside it)."
             ),
         )
-        for variant in model.variants
+        for variant in spec.model.variants
     ]
+
+
+def build_champion_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """Promotion: every candidate timed in this one step, then the best variant passing every
+    gate becomes the `champion` alias, and every candidate gets its model card."""
+    assert spec.model is not None
+    model = spec.model
+    key = ml_key(spec, "champion")
+    latency_specs = _latency_specs(spec, key)
 
     @dg.asset(
         key=key,

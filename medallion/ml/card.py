@@ -130,6 +130,25 @@ def render_card(
         f"**Task**: {model.task}, target `{model.target}`, {len(model.features)} features, "
         f"sensitive attributes: {', '.join(model.sensitive) or 'none'}.",
         "",
+        *_provenance_section(record, params, tags),
+        *_threshold_section(params),
+        *_metrics_section(spec, metrics),
+        "",
+        *_groups_section(spec, metrics),
+        "",
+        *_gates_section(gates),
+        "",
+        "## Promotion",
+        "",
+        f"Alias after this promotion: **{alias}**. Decision: {decision}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _provenance_section(record: CandidateRecord, params: dict, tags: dict) -> list[str]:
+    """Where the version comes from: run, data, code, spec, windows and seed."""
+    return [
         "## Provenance",
         "",
         *_table(
@@ -149,7 +168,9 @@ def render_card(
                 [
                     "training window",
                     f"{params.get('train_start')} .. {params.get('train_end')} "
-                    f"({params.get('train_rows')} rows)",
+                    f"({params.get('train_rows')} rows, the model fitted on the "
+                    f"{params.get('fit_rows', params.get('train_rows'))} before the validation "
+                    "days)",
                 ],
                 [
                     "validation days (threshold)",
@@ -164,19 +185,7 @@ def render_card(
             ],
         ),
         "",
-        *_threshold_section(params),
-        *_metrics_section(spec, metrics),
-        "",
-        *_groups_section(spec, metrics),
-        "",
-        *_gates_section(gates),
-        "",
-        "## Promotion",
-        "",
-        f"Alias after this promotion: **{alias}**. Decision: {decision}",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _threshold_section(params: dict[str, str]) -> list[str]:
