@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from medallion.ml import registry
 from medallion.ml.bias import BiasEvaluation, evaluate_bias
+from medallion.ml.card import write_card
 from medallion.ml.decision import DecisionModel
 from medallion.ml.gates import GateOutcome, accuracy_gate
 from medallion.ml.metrics import (
@@ -450,8 +451,14 @@ def run_variant(
     )
     with threadpool_limits(limits=model.threads):
         if existing is not None:
-            return _reuse(context, existing, phases)
-        return _train_log_and_gate(context, phases)
+            result = _reuse(context, existing, phases)
+        else:
+            result = _train_log_and_gate(context, phases)
+    # Every registered version carries its card from the start; the champion step rewrites
+    # it with the latency verdict and the promotion's outcome.
+    pending = "pending: the champion step times every candidate and decides the promotion"
+    write_card(client, spec, result.record(), result.gates, "none yet", pending)
+    return result
 
 
 @dataclass(frozen=True)
