@@ -1,5 +1,5 @@
-"""The `medallion` command: demo, ui, serve, generate, simulate, bench, retired, snapshots,
-privacy-scan, validate and new."""
+"""The `medallion` command: demo, ui, serve, generate, simulate, bench, landing, retired,
+snapshots, privacy-scan, validate and new."""
 
 from __future__ import annotations
 
@@ -324,6 +324,44 @@ def _cmd_privacy_scan(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if hits else 0
 
 
+def _cmd_landing(args: argparse.Namespace, settings: Settings) -> int:
+    """List refused landing files, or acknowledge one so that its source carries on."""
+    import getpass
+
+    from medallion.resources.warehouse import connect
+    from medallion.zones.landing import acknowledge, refused_files
+
+    specs = _select(load_specs(settings.product_files()), args.product)
+    if not settings.warehouse.exists():
+        print("no warehouse yet: nothing was refused")
+        return 0
+    with connect(settings.warehouse) as con:
+        refused = [file for spec in specs for file in refused_files(con, spec)]
+        if args.action == "refused":
+            for file in refused:
+                print(
+                    f"{file.path}\n    {file.product}/{file.source}, refused {file.refused_at:%Y-%m-%d %H:%M} UTC: {file.reason}"
+                )
+            print(f"{len(refused)} refused file(s) waiting for a decision")
+            return 0
+        target = str(Path(args.file).resolve())
+        matches = [file for file in refused if file.path == target]
+        if not matches:
+            print(
+                f"error: {target} is not a refused file (or it changed since it was refused, "
+                "and the next run tries it again); `medallion landing refused` lists them",
+                file=sys.stderr,
+            )
+            return 1
+        by = args.by or getpass.getuser()
+        for file in matches:
+            acknowledge(con, file, by, args.reason)
+            print(
+                f"acknowledged {file.path} for {file.product}/{file.source} by {by}: {args.reason}"
+            )
+    return 0
+
+
 def _rows(text: str) -> int:
     """Sizes like 50000, 1M or 2.5k."""
     factor = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
@@ -457,6 +495,23 @@ def parser() -> argparse.ArgumentParser:
         help="delete snapshots no aliased model version was trained on",
     )
     snapshots.set_defaults(run=_cmd_snapshots)
+
+    landing = commands.add_parser(
+        "landing", help="refused landing files: list them, or acknowledge one (kept, not deleted)"
+    )
+    landing_actions = landing.add_subparsers(dest="action", required=True)
+    refused = landing_actions.add_parser("refused", help="list refused files with the reason")
+    refused.add_argument("--product", action="append", help="only this product (repeatable)")
+    ack = landing_actions.add_parser(
+        "ack",
+        help="record that a refused file was dealt with: the next run passes it over and its "
+        "source carries on; who, when and why are kept in <product>_bronze._acknowledged_files",
+    )
+    ack.add_argument("file", help="the refused file's path")
+    ack.add_argument("--reason", required=True, help="why it may be passed over")
+    ack.add_argument("--by", help="who decided (default: the current user)")
+    ack.add_argument("--product", action="append", help="only this product (repeatable)")
+    landing.set_defaults(run=_cmd_landing)
 
     generate = commands.add_parser("generate", help="write deterministic landing batches")
     generate.add_argument("--product", action="append", help="only this product (repeatable)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -75,6 +76,14 @@ class ColumnSpec(_Strict):
     severity: Severity = Field(
         default="quarantine", description="What breaking allowed/min/max/pattern/not_future does."
     )
+    formats: list[str] | None = Field(
+        default=None,
+        description="strptime formats a DATE/TIMESTAMP text may have; default ISO 8601 only.",
+    )
+    lossy: Severity = Field(
+        default="quarantine",
+        description="What a value that converts only with a loss (rounding) does.",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -84,6 +93,13 @@ class ColumnSpec(_Strict):
                 re.compile(value)
             except re.error as error:
                 raise ValueError(f"invalid regular expression {value!r}: {error}") from None
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any("%" not in f for f in value)):
+            raise ValueError(f"formats must be strptime formats such as '%Y/%m/%d', got {value}")
         return value
 
     @field_validator("references")
@@ -167,6 +183,31 @@ class SourceSpec(_Strict):
         le=1,
         description="Share of quarantined rows above which a WARN is raised.",
     )
+    timezone: str = Field(
+        default="UTC", description="Time zone of delivered timestamps that carry no offset."
+    )
+    quiet_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A file is taken once its size and modification time stayed unchanged this "
+        "long (or at once with a <file>.done marker); 0 for writers that write then rename.",
+    )
+    max_record_lines: int = Field(
+        default=50,
+        ge=1,
+        description="Most physical lines one CSV record (a quoted value with line breaks) spans.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'UTC' or 'Europe/Amsterdam'"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceSpec:

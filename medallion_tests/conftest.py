@@ -5,12 +5,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
+from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
+from medallion_tests.records import assert_every_record_landed
 
 TINY_SPEC = """
 name: shop
@@ -18,6 +19,7 @@ description: A tiny shop used by unit tests.
 sources:
   customers:
     format: json
+    quiet_seconds: 0
     key: [customer_id]
     version_column: updated_at
     columns:
@@ -32,6 +34,7 @@ sources:
       birth_decade: "CAST(floor(year(birth_date) / 10) * 10 AS INTEGER)"
   orders:
     format: csv
+    quiet_seconds: 0
     key: [order_id]
     columns:
       order_id: {type: BIGINT, required: true}
@@ -47,6 +50,7 @@ sources:
         severity: fail
   refunds:
     format: parquet
+    quiet_seconds: 0
     key: [refund_id]
     columns:
       refund_id: {type: BIGINT, required: true}
@@ -120,18 +124,29 @@ def landing(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+def con(tmp_path: Path, request: pytest.FixtureRequest):
+    """The warehouse; afterwards every ingested file's records are checked against bronze,
+    unless the test damages bronze on purpose (marker `bronze_tampered`)."""
+    connection = connect(tmp_path / "warehouse.duckdb")
     yield connection
     connection.close()
+    if request.node.get_closest_marker("bronze_tampered") is None:
+        with connect(tmp_path / "warehouse.duckdb", read_only=True) as again:
+            assert_every_record_landed(again)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, spec_path: Path, landing: Path) -> Settings:
-    return Settings(
+def settings(tmp_path: Path, spec_path: Path, landing: Path, request: pytest.FixtureRequest):
+    """Settings of a scratch installation; afterwards every ingested file's records are
+    checked against bronze (unless marked `bronze_tampered`)."""
+    chosen = Settings(
         home=tmp_path,
         data=tmp_path / "data",
         warehouse=tmp_path / "data" / "warehouse.duckdb",
         landing=landing.parent,
         products=(spec_path.parent.parent,),
     )
+    yield chosen
+    if chosen.warehouse.exists() and request.node.get_closest_marker("bronze_tampered") is None:
+        with connect(chosen.warehouse, read_only=True) as warehouse:
+            assert_every_record_landed(warehouse)

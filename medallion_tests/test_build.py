@@ -14,9 +14,11 @@ import yaml
 from medallion.build import build_definitions, product_assets
 from medallion.demo import materialize_all, zone_counts
 from medallion.products.churn.generator import generate
+from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import load_spec, load_specs
 from medallion_tests.conftest import TINY_SPEC, write
+from medallion_tests.records import assert_every_record_landed
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +73,21 @@ def test_definitions_hold_every_zone_asset(churn_settings):
     }
 
 
+def _landing_files(settings, spec) -> dict[str, list]:
+    folder = spec.landing(settings.landing)
+    return {source: sorted((folder / source).glob("*.*")) for source in spec.sources}
+
+
 def test_every_landing_row_reaches_bronze(first_run, churn_settings, churn_spec, churn_landing):
     result, _ = first_run
     assert result.success
     counts = _counts(churn_settings, churn_spec)
     for source, rows in churn_landing[1].items():
         assert counts[f"bronze.{source}"] == rows, source
+    with connect(churn_settings.warehouse, read_only=True) as con:
+        assert assert_every_record_landed(con) == sum(
+            len(files) for files in _landing_files(churn_settings, churn_spec).values()
+        )
 
 
 def test_bronze_equals_silver_plus_quarantine_plus_duplicates(

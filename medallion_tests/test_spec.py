@@ -94,6 +94,21 @@ def test_tiny_spec_tables_and_refs(spec):
             "gold.orders_per_customer",
             "needs its inputs",
         ),
+        (
+            lambda r: r["sources"]["orders"].update(timezone="Mars/Olympus"),
+            "sources.orders.timezone",
+            "unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            lambda r: r["sources"]["orders"]["columns"]["ordered_at"].update(formats=["YYYY"]),
+            "sources.orders.columns.ordered_at.formats",
+            "formats must be strptime formats",
+        ),
+        (
+            lambda r: r["sources"]["orders"].update(quiet_seconds=-1),
+            "sources.orders.quiet_seconds",
+            "greater than or equal to 0",
+        ),
     ],
 )
 def test_invalid_field_is_named_with_file_and_problem(tmp_path, mutate, field, problem):

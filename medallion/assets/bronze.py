@@ -7,12 +7,28 @@ import dagster as dg
 from medallion.assets.checks import BRONZE_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.metadata import table_metadata
-from medallion.checks.landing import file_ledger, files_readable, schema_drift
+from medallion.checks.landing import file_changes, file_ledger, files_readable, schema_drift
 from medallion.resources.landing import LandingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
-from medallion.zones.bronze import RESCUED_COLUMN, ingest_source
+from medallion.zones.bronze import RESCUED_COLUMN, IngestionReport, ingest_source
 from medallion.zones.tables import describe_table
+
+
+def _log(context: dg.AssetExecutionContext, report: IngestionReport) -> None:
+    """One line per file that did something other than land as usual."""
+    for name, rows in report.ingested:
+        context.log.info(f"ingested {name}: {rows} rows")
+    if report.skipped:
+        context.log.info(f"{len(report.skipped)} file(s) already ingested, skipped")
+    for line in report.duplicates:
+        context.log.info(f"skipped {line}")
+    for line in report.in_flight + report.changed:
+        context.log.warning(line)
+    for line in report.acknowledged:
+        context.log.info(line)
+    for problem in report.failed:
+        context.log.error(problem)
 
 
 def bronze_key(spec: ProductSpec, source_name: str) -> dg.AssetKey:
@@ -29,8 +45,11 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
         f"{source.description or source_name.capitalize()}\n\n"
         f"Every new {source.format} file in landing/{spec.name}/{source_name}/ appended as delivered to "
         f"`{table}`, with lineage columns; a ledger of content hashes makes a file delivered "
-        "twice land once. A file that cannot be read is refused whole and named by the "
-        f"blocking check `files_readable`; schema drift policy: {source.schema_drift}."
+        "twice land once, and every record of a file is counted apart from the parser. A file "
+        "is taken once its writer is done (a `<file>.done` marker, or unchanged for "
+        f"{source.quiet_seconds:g} s). A file that cannot be read is refused whole and named by "
+        "the blocking check `files_readable` until `medallion landing ack` passes it over; "
+        f"schema drift policy: {source.schema_drift}."
     )
 
     @dg.asset(
@@ -55,13 +74,11 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
                     lambda: files_readable(report),
                     lambda: file_ledger(con, spec, source_name),
                     lambda: schema_drift(con, spec, source_name, report.batch_ids),
+                    lambda: file_changes(report),
                 ]
             )
             table_description = describe_table(con, table, masked=masked)
-        for name, rows in report.ingested:
-            context.log.info(f"ingested {name}: {rows} rows")
-        for problem in report.failed:
-            context.log.error(problem)
+        _log(context, report)
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s),
@@ -69,6 +86,10 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
                 "files_skipped": dg.MetadataValue.int(len(report.skipped)),
                 "files_refused": dg.MetadataValue.int(len(report.failed)),
                 "rows_added": dg.MetadataValue.int(report.rows_added),
+                "files_duplicating_a_batch": dg.MetadataValue.json(report.duplicates[:50]),
+                "files_in_flight": dg.MetadataValue.json(report.in_flight[:50]),
+                "files_changed_after_ingestion": dg.MetadataValue.json(report.changed[:50]),
+                "files_acknowledged": dg.MetadataValue.json(report.acknowledged[:50]),
             },
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )

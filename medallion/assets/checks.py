@@ -22,6 +22,11 @@ BRONZE_CHECKS = {
         False,
         "New, missing or retyped columns against the spec and the previous batch.",
     ),
+    names.FILE_CHANGES: (
+        False,
+        "Files still being written (left for a later run) and files changed after they were "
+        "ingested (their new content is a new batch), by name.",
+    ),
 }
 SILVER_CHECKS = {
     names.ROW_ACCOUNTING: (

@@ -12,7 +12,8 @@ from medallion.zones.bronze import LEDGER, IngestionReport
 
 
 def files_readable(report: IngestionReport) -> CheckOutcome:
-    """Every delivered file was ingested or was already in the ledger."""
+    """Every delivered file was ingested, was already in the ledger, or was refused before and
+    acknowledged by a person (`medallion landing ack`)."""
     return CheckOutcome(
         name=names.FILES_READABLE,
         passed=not report.failed,
@@ -20,13 +21,39 @@ def files_readable(report: IngestionReport) -> CheckOutcome:
         description=(
             "every landing file was readable"
             if not report.failed
-            else f"{len(report.failed)} landing file(s) refused; nothing of them was ingested"
+            else f"{len(report.failed)} landing file(s) refused; nothing of them was ingested "
+            "(`medallion landing refused` lists them, `medallion landing ack` passes one over)"
         ),
         metadata={
             "files_ingested": len(report.ingested),
             "files_already_ingested": len(report.skipped),
             "files_refused": len(report.failed),
+            "files_acknowledged": len(report.acknowledged),
             "refused": report.failed[:20],
+            "acknowledged": report.acknowledged[:20],
+            "duplicates": report.duplicates[:20],
+        },
+    )
+
+
+def file_changes(report: IngestionReport) -> CheckOutcome:
+    """Files still being written, and files changed after they were ingested, by name."""
+    found = len(report.in_flight) + len(report.changed)
+    return CheckOutcome(
+        name=names.FILE_CHANGES,
+        passed=found == 0,
+        severity="WARN",
+        description=(
+            "no file in flight or changed after ingestion"
+            if found == 0
+            else f"{len(report.in_flight)} file(s) still being written (left for a later run), "
+            f"{len(report.changed)} changed after ingestion (new content = new batch)"
+        ),
+        metadata={
+            "files_in_flight": len(report.in_flight),
+            "files_changed_after_ingestion": len(report.changed),
+            "in_flight": report.in_flight[:20],
+            "changed": report.changed[:20],
         },
     )
 
@@ -37,6 +64,12 @@ def file_ledger(
     """The ledger and bronze agree batch by batch: no content twice, no rows missing or extra."""
     table = spec.table("bronze", source_name)
     ledger = f"{spec.schema('bronze')}.{LEDGER}"
+    uncounted = con.execute(
+        f"""SELECT file_name, records, row_count FROM {ledger}
+            WHERE source = ? AND records IS NOT NULL AND records <> row_count
+            ORDER BY file_name""",
+        [source_name],
+    ).fetchall()
     duplicated, mismatched, unledgered, missing, batches = con.execute(
         f"""
         WITH b AS (SELECT _batch_id, count(*) AS n FROM {table} GROUP BY 1),
@@ -51,7 +84,11 @@ def file_ledger(
         """,
         [source_name, source_name],
     ).fetchone()
-    problems = duplicated + mismatched + unledgered + missing
+    problems = duplicated + mismatched + unledgered + missing + len(uncounted)
+    lost = [
+        f"{name}: {records:,} records in the file, {rows:,} rows in bronze ({rows - records:+,})"
+        for name, records, rows in uncounted
+    ]
     return CheckOutcome(
         name=names.FILE_LEDGER,
         passed=problems == 0,
@@ -59,9 +96,10 @@ def file_ledger(
         description=(
             f"{batches} batch(es), each ingested once and in full"
             if problems == 0
-            else "bronze and the file ledger disagree"
+            else "; ".join(lost[:3]) or "bronze and the file ledger disagree"
         ),
         metadata={
+            "records_not_in_bronze": lost[:20],
             "batches": batches,
             "content_ingested_twice": duplicated,
             "row_count_mismatches": mismatched,

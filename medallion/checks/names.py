@@ -3,6 +3,7 @@
 FILES_READABLE = "files_readable"
 FILE_LEDGER = "file_ledger"
 SCHEMA_DRIFT = "schema_drift"
+FILE_CHANGES = "file_changes"
 
 ROW_ACCOUNTING = "row_accounting"
 KEY_UNIQUE = "key_unique"

@@ -17,6 +17,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+SESSION_TIME_ZONE = "UTC"
 LOCK_ERROR_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
@@ -32,14 +33,19 @@ def connect(
     config: dict | None = None,
     lock_timeout_s: float = 120.0,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting with exponential backoff while another process holds it."""
+    """Open the warehouse, waiting with exponential backoff while another process holds it.
+
+    The session time zone is fixed to UTC, so no result depends on the machine's zone.
+    """
     if str(database) != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(database), read_only=read_only, config=config or {})
+            connection = duckdb.connect(str(database), read_only=read_only, config=config or {})
+            connection.execute(f"SET TimeZone = '{SESSION_TIME_ZONE}'")
+            return connection
         except duckdb.IOException as error:
             if not is_lock_error(error) or time.monotonic() + delay > deadline:
                 raise

@@ -1,32 +1,59 @@
 """Landing → bronze: each delivered file ingested once, as delivered, with lineage.
 
-Text formats (CSV, JSON) land as VARCHAR so no value is lost to type inference; typing
-happens in silver, where a value that does not convert is quarantined, not dropped.
-Parquet keeps its declared types. Each file is appended together with its ledger row in
-one transaction, so a file is either wholly ingested and recorded, or not at all.
+Text formats (CSV, JSON) land as VARCHAR so no value is lost to type inference; typing happens
+in silver, where a value that does not convert is quarantined, not dropped. A Parquet column
+delivered with its declared type lands typed; delivered with another type, its values land as
+their exact text in `_retyped_data` (JSON, column → text) so nothing is rounded or shifted in
+bronze, and silver converts them under its lossy-cast rules. Every record of a text file is
+counted apart from the parser and must equal the rows appended. Each file is appended together
+with its ledger row in one transaction, so a file is either wholly ingested and recorded, or not
+at all.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from medallion.spec import ProductSpec, SourceSpec
+from medallion.zones import landing as files
+from medallion.zones.landing import LEDGER, FileState, discover, file_sha256
 from medallion.zones.sql import literal, quote
+from medallion.zones.text_files import (
+    PARSE_ERROR_COLUMN,
+    RESCUED_COLUMN,
+    LandingFileError,
+    append_csv,
+    json_keys_sql,
+    json_lines,
+    json_records_sql,
+    json_rescue,
+    json_value,
+)
 
-EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet",), "json": (".json", ".jsonl", ".ndjson")}
-RESCUED_COLUMN = "_rescued_data"
-PARSE_ERROR_COLUMN = "_parse_error"
-LEDGER = "_ingested_files"
+RETYPED_COLUMN = "_retyped_data"
+EXTENSIONS = files.EXTENSIONS
+log = logging.getLogger(__name__)
 
-
-class LandingFileError(ValueError):
-    """A landing file that cannot be ingested; names the file and the problem."""
+__all__ = [
+    "LEDGER",
+    "PARSE_ERROR_COLUMN",
+    "RESCUED_COLUMN",
+    "RETYPED_COLUMN",
+    "IngestionReport",
+    "LandingFile",
+    "LandingFileError",
+    "discover",
+    "file_sha256",
+    "ingest_file",
+    "ingest_source",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +64,7 @@ class LandingFile:
     path: Path
     sha256: str
     size_bytes: int
+    mtime_ns: int | None = None
 
     @property
     def batch_id(self) -> str:
@@ -46,51 +74,21 @@ class LandingFile:
 
 @dataclass
 class IngestionReport:
-    """What one bronze run did, file by file."""
+    """What one bronze run did, file by file; every list names the files."""
 
     ingested: list[tuple[str, int]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     batch_ids: list[str] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+    refusals: list[tuple[Path, str, int, str]] = field(default_factory=list)
 
     @property
     def rows_added(self) -> int:
         return sum(rows for _, rows in self.ingested)
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    """Content hash of a file, read in chunks so large files do not fill memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def discover(
-    landing_root: Path, source_name: str, source: SourceSpec
-) -> tuple[list[Path], list[str]]:
-    """Files delivered for a source, in name order, and errors for files of a wrong format.
-
-    Hidden and temporary files (starting with '.' or '_') are writers' work in progress.
-    """
-    folder = landing_root / source_name
-    if not folder.is_dir():
-        return [], []
-    accepted = EXTENSIONS[source.format]
-    files: list[Path] = []
-    errors: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or path.is_dir():
-            continue
-        if path.suffix.lower() in accepted:
-            files.append(path)
-        else:
-            errors.append(
-                f"{path}: unknown file type {path.suffix or '(none)'!r} for source "
-                f"{source_name!r}, which is delivered as {source.format} ({', '.join(accepted)})"
-            )
-    return files, errors
 
 
 def bronze_column_type(source: SourceSpec, column: str) -> str:
@@ -112,50 +110,18 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
         "_ingested_at TIMESTAMP NOT NULL",
         "_row_number BIGINT NOT NULL",
     ]
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    files.ensure_landing_tables(con, schema)
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {schema}.{LEDGER} (
-            source VARCHAR NOT NULL, file_name VARCHAR NOT NULL, path VARCHAR NOT NULL,
-            sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
-            row_count BIGINT NOT NULL, malformed_rows BIGINT NOT NULL,
-            extra_columns VARCHAR[] NOT NULL, missing_columns VARCHAR[] NOT NULL,
-            retyped_columns VARCHAR[] NOT NULL, ingested_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (source, sha256))"""
-    )
+    if source.format == "parquet":
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {RETYPED_COLUMN} VARCHAR")
     return table
-
-
-def _struct(columns: dict[str, str]) -> str:
-    return (
-        "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items()) + "}"
-    )
-
-
-def _reader(fmt: str, path: Path, columns: dict[str, str] | None = None, rejects: str = "") -> str:
-    location = literal(str(path))
-    if fmt == "csv":
-        keep = (
-            f", store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan'"
-            if rejects
-            else ""
-        )
-        return (
-            f"read_csv({location}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', strict_mode = true, columns = {_struct(columns or {})}{keep})"
-        )
-    if fmt == "json":
-        if columns is None:
-            return f"read_json({location}, format = 'newline_delimited')"
-        return f"read_json({location}, format = 'newline_delimited', columns = {_struct(columns)})"
-    return f"read_parquet({location}, file_row_number = true)"
 
 
 def csv_header(path: Path) -> list[str]:
     """Column names from a CSV file's first line: the header defines the columns, no sniffing."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+        with path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LandingFileError(f"{path}: header is not utf-8 encoded; nothing ingested") from None
     names = [name.strip() for name in next(csv.reader([first]), [])]
@@ -172,14 +138,26 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
-def _delivered_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> dict[str, str]:
-    """Delivered column names and their types (VARCHAR for CSV, which carries none)."""
+def _delivered_columns(
+    con: duckdb.DuckDBPyConnection, fmt: str, path: Path, lines: pa.Table | None
+) -> dict[str, str]:
+    """Delivered column names and their types (VARCHAR for text, which carries none)."""
     if fmt == "csv":
         return dict.fromkeys(csv_header(path), "VARCHAR")
-    rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(fmt, path)}").fetchall()
-    return {
-        row[0]: row[1] for row in rows if not (fmt == "parquet" and row[0] == "file_row_number")
-    }
+    if fmt == "json":
+        con.register(JSON_VIEW, lines)
+        try:
+            keys = [row[0] for row in con.execute(json_keys_sql(JSON_VIEW)).fetchall()]
+        finally:
+            con.unregister(JSON_VIEW)
+        return dict.fromkeys(keys, "VARCHAR")
+    rows = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))}, file_row_number = true)"
+    ).fetchall()
+    return {row[0]: row[1] for row in rows if row[0] != "file_row_number"}
+
+
+JSON_VIEW = "_json_lines"
 
 
 def _retyped(source: SourceSpec, delivered: dict[str, str]) -> list[str]:
@@ -188,17 +166,29 @@ def _retyped(source: SourceSpec, delivered: dict[str, str]) -> list[str]:
     return [
         f"{name}: {kind} (declared {source.columns[name].type})"
         for name, kind in delivered.items()
-        if name in source.columns
-        and kind.replace(" ", "") != source.columns[name].type.replace(" ", "")
+        if name in source.columns and _differs(kind, source.columns[name].type)
     ]
 
 
+def _differs(delivered: str, declared: str) -> bool:
+    return delivered.replace(" ", "") != declared.replace(" ", "")
+
+
 def _select_list(
-    source: SourceSpec, delivered: list[str], extra: list[str], rescue: bool
+    source: SourceSpec, delivered: dict[str, str], extra: list[str], rescue: bool
 ) -> list[str]:
+    """Declared columns as delivered; for Parquet, retyped ones as exact text in _retyped_data."""
     select = []
+    retyped = []
     for column in source.columns:
         kind = bronze_column_type(source, column)
+        if column in delivered and source.format == "parquet":
+            if _differs(delivered[column], kind):
+                retyped.append(column)
+                select.append(f"CAST(NULL AS {kind}) AS {quote(column)}")
+            else:
+                select.append(quote(column))
+            continue
         value = quote(column) if column in delivered else "NULL"
         select.append(f"CAST({value} AS {kind}) AS {quote(column)}")
     if extra and rescue:
@@ -207,16 +197,28 @@ def _select_list(
     else:
         select.append(f"CAST(NULL AS VARCHAR) AS {RESCUED_COLUMN}")
     select.append(f"CAST(NULL AS VARCHAR) AS {PARSE_ERROR_COLUMN}")
+    if source.format == "parquet":
+        pairs = ", ".join(f"{literal(c)}, CAST({quote(c)} AS VARCHAR)" for c in retyped)
+        text = f"json_object({pairs})::VARCHAR" if retyped else "CAST(NULL AS VARCHAR)"
+        select.append(f"{text} AS {RETYPED_COLUMN}")
     return select
 
 
+def _semicolon_hint(path: Path, source: SourceSpec, delivered: dict[str, str]) -> str:
+    if source.format == "csv" and len(delivered) == 1 and ";" in next(iter(delivered)):
+        return " (the header holds ';' but no ','; CSV files must be ','-separated)"
+    return ""
+
+
 def _check_drift(
-    path: Path, source: SourceSpec, missing: list[str], extra: list[str], retyped: list[str]
+    path: Path, source: SourceSpec, delivered: dict[str, str], drift: tuple[list, list, list]
 ) -> None:
+    missing, extra, retyped = drift
     required = [c for c in source.required_columns if c in missing]
     if required:
         raise LandingFileError(
-            f"{path}: missing required column(s) {required} (rule: required column); nothing ingested"
+            f"{path}: missing required column(s) {required} (rule: required column)"
+            f"{_semicolon_hint(path, source, delivered)}; nothing ingested"
         )
     if source.schema_drift == "fail" and (missing or extra or retyped):
         found = "; ".join(
@@ -251,13 +253,14 @@ class _Delivered:
     missing: list[str]
     extra: list[str]
     retyped: list[str]
+    lines: pa.Table | None = field(default=None, compare=False, repr=False)
 
 
 def _inspect(
     con: duckdb.DuckDBPyConnection, source: SourceSpec, landing: LandingFile
 ) -> _Delivered:
     """Read a file's columns and hold them against the spec's required columns and drift
-    policy (metadata and header only; no rows are read).
+    policy (metadata, header or keys only).
 
     Raises:
         LandingFileError: empty, unreadable, a required column missing, or drift refused.
@@ -265,17 +268,25 @@ def _inspect(
     path = landing.path
     if landing.size_bytes == 0:
         raise LandingFileError(f"{path}: empty file (0 bytes); nothing ingested")
+    lines = json_lines(path)[0] if source.format == "json" else None
     try:
-        delivered = _delivered_columns(con, source.format, path)
+        delivered = _delivered_columns(con, source.format, path, lines)
     except duckdb.Error as error:
         raise LandingFileError(
-            f"{path}: cannot read as {source.format}: {_first_line(error)}"
+            f"{path}: cannot read as {source.format}: {readable(error)}; nothing ingested"
         ) from None
     missing = [c for c in source.columns if c not in delivered]
     extra = [c for c in delivered if c not in source.columns]
     retyped = _retyped(source, delivered)
-    _check_drift(path, source, missing, extra, retyped)
-    return _Delivered(delivered, missing, extra, retyped)
+    _check_drift(path, source, delivered, (missing, extra, retyped))
+    return _Delivered(delivered, missing, extra, retyped, lines)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    rows: int
+    malformed: int
+    records: int
 
 
 def _record(
@@ -283,13 +294,15 @@ def _record(
     ledger: str,
     landing: LandingFile,
     delivered: _Delivered,
-    rows: int,
-    malformed: int,
+    counts: _Counts,
     stamp: datetime,
 ) -> None:
     """The file's ledger row; its key (source, content hash) refuses a second append."""
     con.execute(
-        f"INSERT INTO {ledger} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"""INSERT INTO {ledger} (source, file_name, path, sha256, size_bytes, batch_id,
+                row_count, malformed_rows, extra_columns, missing_columns, retyped_columns,
+                ingested_at, records, mtime_ns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             landing.source,
             landing.path.name,
@@ -297,14 +310,99 @@ def _record(
             landing.sha256,
             landing.size_bytes,
             landing.batch_id,
-            rows,
-            malformed,
+            counts.rows,
+            counts.malformed,
             delivered.extra,
             delivered.missing,
             delivered.retyped,
             stamp,
+            counts.records,
+            landing.mtime_ns,
         ],
     )
+
+
+def _append_csv(con, spec, source_name, landing, delivered, stamp) -> _Counts:
+    source = spec.sources[source_name]
+    table = spec.table("bronze", source_name)
+    select = ", ".join(
+        _select_list(source, delivered.columns, delivered.extra, source.schema_drift == "rescue")
+    )
+    lineage = [landing.batch_id, str(landing.path), stamp]
+
+    def insert_parsed(reader: str) -> int:
+        return con.execute(
+            f"""INSERT INTO {table} BY NAME
+                SELECT {select}, ? AS _batch_id, ? AS _source_file,
+                       ? AS _ingested_at, row_number() OVER () AS _row_number
+                FROM {reader}""",
+            lineage,
+        ).fetchone()[0]
+
+    def insert_raw(rejected: pa.Table, parsed: int) -> int:
+        con.register("_rejected_records", rejected)
+        try:
+            return con.execute(
+                f"""INSERT INTO {table} BY NAME
+                    SELECT {RESCUED_COLUMN}, {PARSE_ERROR_COLUMN}, ? AS _batch_id,
+                           ? AS _source_file, ? AS _ingested_at,
+                           ? + row_number() OVER () AS _row_number
+                    FROM _rejected_records""",
+                [*lineage, parsed],
+            ).fetchone()[0]
+        finally:
+            con.unregister("_rejected_records")
+
+    def discard() -> None:
+        con.execute(f"DELETE FROM {table} WHERE _batch_id = ?", [landing.batch_id])
+
+    appended = append_csv(
+        con,
+        landing.path,
+        list(delivered.columns),
+        source.max_record_lines,
+        insert_parsed,
+        insert_raw,
+        discard,
+    )
+    return _Counts(appended.parsed + appended.malformed, appended.malformed, appended.records)
+
+
+def _append_json(con, spec, source_name, landing, delivered, stamp) -> _Counts:
+    """Each non-blank line one row: a JSON object's values, or the raw line and why not."""
+    source = spec.sources[source_name]
+    table = spec.table("bronze", source_name)
+    present = [c for c in source.columns if c in delivered.columns]
+    values = [
+        f"{json_value(present.index(c)) if c in present else 'NULL'} AS {quote(c)}"
+        for c in source.columns
+    ]
+    extra = delivered.extra if source.schema_drift == "rescue" else []
+    lines = delivered.lines
+    records = lines.num_rows
+    con.register(JSON_VIEW, lines)
+    try:
+        rows = con.execute(
+            f"""INSERT INTO {table} BY NAME
+                SELECT {", ".join(values)}, {json_rescue(extra)} AS {RESCUED_COLUMN},
+                       _problem AS {PARSE_ERROR_COLUMN}, ? AS _batch_id,
+                       ? AS _source_file, ? AS _ingested_at, _record AS _row_number
+                FROM ({json_records_sql(JSON_VIEW, present)})""",
+            [landing.batch_id, str(landing.path), stamp],
+        ).fetchone()[0]
+        malformed = con.execute(
+            f"""SELECT count(*) FROM {table}
+                WHERE _batch_id = ? AND {PARSE_ERROR_COLUMN} IS NOT NULL""",
+            [landing.batch_id],
+        ).fetchone()[0]
+    finally:
+        con.unregister(JSON_VIEW)
+    if rows != records:
+        raise LandingFileError(
+            f"{landing.path}: the file holds {records:,} non-blank lines but {rows:,} rows were "
+            f"appended ({rows - records:+,}); nothing ingested"
+        )
+    return _Counts(int(rows), int(malformed), records)
 
 
 def _append(
@@ -316,49 +414,23 @@ def _append(
 ) -> int:
     """Append one file and its ledger row inside the caller's transaction; returns rows."""
     source = spec.sources[source_name]
-    table = spec.table("bronze", source_name)
-    path = landing.path
     delivered = _inspect(con, source, landing)
-    columns = list(delivered.columns)
-    reader_columns = None
-    if source.format == "csv":
-        reader_columns = dict.fromkeys(columns, "VARCHAR")
-    elif source.format == "json":
-        reader_columns = {c: ("JSON" if c in delivered.extra else "VARCHAR") for c in columns}
-    row_number = "file_row_number + 1" if source.format == "parquet" else "row_number() OVER ()"
-    select = ", ".join(
-        _select_list(source, columns, delivered.extra, source.schema_drift == "rescue")
-    )
-    rejects = f"_rejects_{landing.sha256[:16]}" if source.format == "csv" else ""
-    lineage = [landing.batch_id, str(path), stamp]
+    appenders = {"csv": _append_csv, "json": _append_json, "parquet": _append_parquet_file}
     try:
-        inserted = con.execute(
-            f"""INSERT INTO {table} BY NAME
-                SELECT {select}, ? AS _batch_id, ? AS _source_file,
-                       ? AS _ingested_at, {row_number} AS _row_number
-                FROM {_reader(source.format, path, reader_columns, rejects)}""",
-            lineage,
-        ).fetchone()[0]
-        malformed = _keep_rejected_lines(con, table, rejects, inserted, lineage) if rejects else 0
-        if rejects:
-            con.execute(f"DROP TABLE IF EXISTS {rejects}")
-            con.execute(f"DROP TABLE IF EXISTS {rejects}_scan")
+        counts = appenders[source.format](con, spec, source_name, landing, delivered, stamp)
     except duckdb.Error as error:
         raise LandingFileError(
-            f"{path}: cannot ingest as {source.format}: {_first_line(error)}"
+            f"{landing.path}: cannot ingest as {source.format}: {readable(error)}; nothing ingested"
         ) from None
-    if inserted + malformed == 0:
-        raise LandingFileError(f"{path}: header only, no data rows; nothing ingested")
-    _record(
-        con,
-        f"{spec.schema('bronze')}.{LEDGER}",
-        landing,
-        delivered,
-        inserted + malformed,
-        malformed,
-        stamp,
-    )
-    return int(inserted + malformed)
+    if counts.rows == 0:
+        raise LandingFileError(f"{landing.path}: no data records; nothing ingested")
+    _record(con, f"{spec.schema('bronze')}.{LEDGER}", landing, delivered, counts, stamp)
+    return counts.rows
+
+
+def _append_parquet_file(con, spec, source_name, landing, delivered, stamp) -> _Counts:
+    appended = _append_parquet_group(con, spec, source_name, [(landing, delivered)], stamp)
+    return _Counts(appended, 0, appended)
 
 
 PARQUET_SCAN_COLUMNS = ("filename", "file_row_number")
@@ -366,11 +438,52 @@ PARQUET_SCAN_COLUMNS = ("filename", "file_row_number")
 file instead."""
 
 
+def _parquet_rows(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> dict[str, int]:
+    """Rows of each Parquet file from its footer, read apart from the data."""
+    return dict(
+        con.execute(
+            "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name",
+            [[str(landing.path) for landing in files]],
+        ).fetchall()
+    )
+
+
+def _append_parquet_group(con, spec, source_name, group, stamp) -> int:
+    """One statement appending Parquet files of one delivered schema, each with its lineage."""
+    source = spec.sources[source_name]
+    delivered = group[0][1]
+    select = ", ".join(
+        _select_list(source, delivered.columns, delivered.extra, source.schema_drift == "rescue")
+    )
+    paths = [str(landing.path) for landing, _ in group]
+    expected = sum(_parquet_rows(con, [landing for landing, _ in group]).values())
+    if expected == 0:
+        raise LandingFileError(
+            f"{group[0][0].path}: 0 rows in the Parquet file (its columns are there, no data); "
+            "nothing ingested"
+        )
+    inserted = con.execute(
+        f"""INSERT INTO {spec.table("bronze", source_name)} BY NAME
+            SELECT {select}, lineage._batch_id, lineage._source_file,
+                   ? AS _ingested_at, file_row_number + 1 AS _row_number
+            FROM read_parquet(?, filename = true, file_row_number = true)
+            JOIN (SELECT unnest(?) AS filename, unnest(?) AS _batch_id,
+                         unnest(?) AS _source_file) AS lineage USING (filename)""",
+        [stamp, paths, paths, [landing.batch_id for landing, _ in group], paths],
+    ).fetchone()[0]
+    if inserted != expected:
+        raise LandingFileError(
+            f"{group[0][0].path.parent}: appended {inserted:,} rows of {expected:,} in the "
+            "files' metadata; nothing ingested"
+        )
+    return int(inserted)
+
+
 def _append_parquet_files(
     con: duckdb.DuckDBPyConnection,
     spec: ProductSpec,
     source_name: str,
-    files: list[LandingFile],
+    landings: list[LandingFile],
     stamp: datetime,
 ) -> list[tuple[LandingFile, int]]:
     """Append Parquet files with one statement per delivered schema, inside the caller's
@@ -384,53 +497,30 @@ def _append_parquet_files(
         LandingFileError: as `_append`, for the first file that cannot be appended.
     """
     source = spec.sources[source_name]
-    table = spec.table("bronze", source_name)
     ledger = f"{spec.schema('bronze')}.{LEDGER}"
-    inspected = [(landing, _inspect(con, source, landing)) for landing in files]
-    counts = dict(
-        con.execute(
-            "SELECT file_name, num_rows FROM parquet_file_metadata(?)",
-            [[str(landing.path) for landing in files]],
-        ).fetchall()
-    )
+    inspected = [(landing, _inspect(con, source, landing)) for landing in landings]
+    counts = _parquet_rows(con, landings)
     for landing, _ in inspected:
         if not counts.get(str(landing.path)):
-            raise LandingFileError(f"{landing.path}: no data rows; nothing ingested")
+            raise LandingFileError(
+                f"{landing.path}: 0 rows in the Parquet file (its columns are there, no data); "
+                "nothing ingested"
+            )
     groups: dict[tuple, list[tuple[LandingFile, _Delivered]]] = {}
     for landing, delivered in inspected:
         groups.setdefault(tuple(delivered.columns.items()), []).append((landing, delivered))
     for group in groups.values():
-        delivered = group[0][1]
-        select = ", ".join(
-            _select_list(
-                source, list(delivered.columns), delivered.extra, source.schema_drift == "rescue"
-            )
-        )
-        paths = [str(landing.path) for landing, _ in group]
         try:
-            inserted = con.execute(
-                f"""INSERT INTO {table} BY NAME
-                    SELECT {select}, lineage._batch_id, lineage._source_file,
-                           ? AS _ingested_at, file_row_number + 1 AS _row_number
-                    FROM read_parquet(?, filename = true, file_row_number = true)
-                    JOIN (SELECT unnest(?) AS filename, unnest(?) AS _batch_id,
-                                 unnest(?) AS _source_file) AS lineage USING (filename)""",
-                [stamp, paths, paths, [landing.batch_id for landing, _ in group], paths],
-            ).fetchone()[0]
+            _append_parquet_group(con, spec, source_name, group, stamp)
         except duckdb.Error as error:
             raise LandingFileError(
-                f"{group[0][0].path.parent}: cannot ingest {len(paths)} parquet file(s): "
-                f"{_first_line(error)}"
+                f"{group[0][0].path.parent}: cannot ingest {len(group)} parquet file(s): "
+                f"{readable(error)}"
             ) from None
-        expected = sum(counts[path] for path in paths)
-        if inserted != expected:
-            raise LandingFileError(
-                f"{group[0][0].path.parent}: appended {inserted} rows of {expected} in the "
-                "files' metadata; nothing ingested"
-            )
     for landing, delivered in inspected:
-        _record(con, ledger, landing, delivered, counts[str(landing.path)], 0, stamp)
-    return [(landing, int(counts[str(landing.path)])) for landing in files]
+        rows = int(counts[str(landing.path)])
+        _record(con, ledger, landing, delivered, _Counts(rows, 0, rows), stamp)
+    return [(landing, int(counts[str(landing.path)])) for landing in landings]
 
 
 def ingest_file(
@@ -443,15 +533,17 @@ def ingest_file(
 ) -> int | None:
     """Append one file to bronze and the ledger in one transaction.
 
-    CSV lines that do not parse (wrong number of fields, unterminated quotes, bad bytes)
-    are kept in bronze with their raw text and the parser's error, for silver to quarantine.
+    Records that do not parse (wrong number of fields, unbalanced quotes, bad bytes, a JSON
+    line that is not an object) are kept in bronze with their whole raw text and the reason,
+    for silver to quarantine.
 
     Returns:
         Rows appended, or None when a file with the same content was ingested before.
 
     Raises:
-        LandingFileError: the file is empty, has no rows, misses a required column, breaks
-            the schema drift policy, or cannot be parsed at all; nothing is written.
+        LandingFileError: the file is empty, has no records, misses a required column, breaks
+            the schema drift policy, cannot be parsed at all, or its records are not all
+            accounted for; nothing is written.
     """
     ensure_bronze(con, spec, source_name)
     if _already_ingested(con, f"{spec.schema('bronze')}.{LEDGER}", landing):
@@ -467,31 +559,89 @@ def ingest_file(
     return rows
 
 
-def _keep_rejected_lines(
-    con: duckdb.DuckDBPyConnection, table: str, rejects: str, parsed: int, lineage: list
-) -> int:
-    """Append each line the CSV parser rejected, raw, with the parser's reason."""
-    return con.execute(
-        f"""INSERT INTO {table} BY NAME
-            SELECT json_object('raw_line', csv_line)::VARCHAR AS {RESCUED_COLUMN},
-                   'line ' || line || ': ' || error_type || ': ' || error_message AS {PARSE_ERROR_COLUMN},
-                   ? AS _batch_id, ? AS _source_file, ? AS _ingested_at,
-                   ? + row_number() OVER (ORDER BY line, column_idx) AS _row_number
-            FROM (SELECT * FROM {rejects} QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1)""",
-        [*lineage, parsed],
-    ).fetchone()[0]
+def readable(error: BaseException) -> str:
+    """DuckDB's message without the SQL it quotes, the caret, or its list of reader options."""
+    kept = []
+    for line in str(error).strip().splitlines():
+        text = line.strip()
+        if not text or text.startswith(("LINE ", "^", "*", "Possible fixes")):
+            continue
+        if "=" in text and text.split("=", 1)[0].strip().replace("_", "").isalpha():
+            continue
+        kept.append(text.split(" Error: ", 1)[-1])
+    message = " ".join(kept[:2]) if kept else type(error).__name__
+    if "state machine reached an invalid state" in message:
+        message = (
+            "the CSV parser cannot follow the file's structure (line breaks that mix \\r\\n "
+            "and \\n, or a stray carriage return)"
+        )
+    if "Footer length error" in message or "No magic bytes" in message:
+        message = "not a complete Parquet file (its footer is missing or cut)"
+    return message
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    return " ".join(lines[:3]) if lines else type(error).__name__
+def _classify(
+    con: duckdb.DuckDBPyConnection,
+    spec: ProductSpec,
+    source_name: str,
+    states: list[FileState],
+    report: IngestionReport,
+) -> dict[str, LandingFile]:
+    """New or changed files to ingest; files known by path, size and mtime are not hashed."""
+    known = files.known_files(con, spec.schema("bronze"), source_name)
+    pending: dict[str, LandingFile] = {}
+    for state in states:
+        path = str(state.path)
+        seen = known.by_state.get((path, state.size_bytes, state.mtime_ns))
+        if seen is not None:
+            report.skipped.append(state.path.name)
+            continue
+        landing = LandingFile(
+            source_name, state.path, file_sha256(state.path), state.size_bytes, state.mtime_ns
+        )
+        before = known.by_path.get(path)
+        if (path, landing.sha256) in known.acknowledged:
+            report.acknowledged.append(f"{path}: refused and acknowledged; not ingested")
+        elif landing.sha256 in known.by_sha:
+            batch, name = known.by_sha[landing.sha256]
+            report.skipped.append(state.path.name)
+            if name != state.path.name:
+                report.duplicates.append(f"{path}: same content as batch {batch} ({name})")
+        elif landing.sha256 in pending:
+            report.skipped.append(state.path.name)
+            other = pending[landing.sha256]
+            report.duplicates.append(
+                f"{path}: same content as batch {other.batch_id} ({other.path.name})"
+            )
+        else:
+            if before is not None:
+                report.changed.append(
+                    f"{path}: changed after it was ingested as batch {before[1]}; its new "
+                    f"content is batch {landing.batch_id}"
+                )
+            pending[landing.sha256] = landing
+    return pending
 
 
-def ingest_source(
-    con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str, landing_root: Path
-) -> IngestionReport:
-    """Ingest every new file of a source; a bad file is reported, the good ones still land.
+def _refuse_unknown(
+    source_name: str,
+    source: SourceSpec,
+    unknown: list[Path],
+    acknowledged: set[tuple[str, str]],
+    report: IngestionReport,
+) -> None:
+    for path in unknown:
+        sha = file_sha256(path)
+        if (str(path), sha) in acknowledged:
+            report.acknowledged.append(f"{path}: refused and acknowledged; not ingested")
+            continue
+        message = files.unknown_type_message(path, source_name, source)
+        report.failed.append(message)
+        report.refusals.append((path, sha, path.stat().st_size, message))
+
+
+def _take(con, spec, source_name, pending: dict[str, LandingFile], report: IngestionReport) -> None:
+    """Ingest the pending files in one transaction, or one by one when any is refused.
 
     All new files go in one transaction (committing file by file made DuckDB write every small
     batch twice, through the WAL: 120 files of 10M rows took 48 s instead of 9.5 s), Parquet
@@ -499,19 +649,6 @@ def ingest_source(
     rolled back and the files are taken one by one, each in its own transaction, so the bad
     ones are named and the good ones still land.
     """
-    ensure_bronze(con, spec, source_name)
-    ledger = f"{spec.schema('bronze')}.{LEDGER}"
-    files, errors = discover(landing_root, source_name, spec.sources[source_name])
-    report = IngestionReport(failed=list(errors))
-    pending: dict[str, LandingFile] = {}
-    for path in files:
-        landing = LandingFile(source_name, path, file_sha256(path), path.stat().st_size)
-        if landing.sha256 in pending or _already_ingested(con, ledger, landing):
-            report.skipped.append(path.name)
-        else:
-            pending[landing.sha256] = landing
-    if not pending:
-        return report
     stamp = datetime.now(UTC).replace(tzinfo=None)
     source = spec.sources[source_name]
     together = source.format == "parquet" and not set(PARQUET_SCAN_COLUMNS) & set(source.columns)
@@ -535,10 +672,42 @@ def ingest_source(
                 )
             except LandingFileError as error:
                 report.failed.append(str(error))
+                report.refusals.append(
+                    (landing.path, landing.sha256, landing.size_bytes, str(error))
+                )
     except BaseException:
         con.execute("ROLLBACK")
         raise
     for landing, rows in appended:
         report.ingested.append((landing.path.name, rows))
         report.batch_ids.append(landing.batch_id)
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str, landing_root: Path
+) -> IngestionReport:
+    """Ingest every new, complete file of a source; a bad file is reported, the good ones
+    still land, and files refused before but acknowledged are passed over."""
+    ensure_bronze(con, spec, source_name)
+    source = spec.sources[source_name]
+    paths, unknown = files.discover_all(landing_root, source_name, source)
+    report = IngestionReport()
+    known = files.known_files(con, spec.schema("bronze"), source_name)
+    _refuse_unknown(source_name, source, unknown, known.acknowledged, report)
+    states = []
+    for path in paths:
+        try:
+            states.append(FileState.of(path))
+        except FileNotFoundError:
+            continue
+    fresh = [s for s in states if (str(s.path), s.size_bytes, s.mtime_ns) not in known.by_state]
+    complete, report.in_flight = files.settled(fresh, source.quiet_seconds)
+    taken = {s.path for s in complete}
+    states = [s for s in states if s.path in taken or s not in fresh]
+    pending = _classify(con, spec, source_name, states, report)
+    if pending:
+        _take(con, spec, source_name, pending, report)
+    acknowledged = {a.split(": ", 1)[0] for a in report.acknowledged}
+    report.refusals = [r for r in report.refusals if str(r[0]) not in acknowledged]
+    files.record_refusals(con, spec.schema("bronze"), source_name, report.refusals)
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from medallion.checks.landing import file_ledger, files_readable, schema_drift
 from medallion.zones.bronze import ingest_source
 from medallion_tests.conftest import write
@@ -20,6 +22,7 @@ def test_refused_files_fail_the_blocking_check_with_their_names(con, spec, landi
     assert any("empty file" in r for r in outcome.metadata["refused"])
 
 
+@pytest.mark.bronze_tampered
 def test_ledger_agrees_and_notices_tampering(con, spec, landing):
     ingest_source(con, spec, "orders", landing)
     assert file_ledger(con, spec, "orders").passed
@@ -85,3 +88,14 @@ def test_accept_policy_records_but_does_not_keep_extra_values(con, spec, landing
         "SELECT extra_columns FROM shop_bronze._ingested_files WHERE file_name LIKE '%01-02%'"
     ).fetchone()
     assert extra == (["extra"],)
+
+
+@pytest.mark.bronze_tampered
+def test_ledger_names_a_file_whose_records_are_not_all_in_bronze(con, spec, landing):
+    ingest_source(con, spec, "orders", landing)
+    con.execute("UPDATE shop_bronze._ingested_files SET records = 500 WHERE source = 'orders'")
+    outcome = file_ledger(con, spec, "orders")
+    assert not outcome.passed and outcome.severity == "ERROR"
+    expected = "orders_2026-01-01.csv: 500 records in the file, 3 rows in bronze (-497)"
+    assert outcome.description == expected
+    assert outcome.metadata["records_not_in_bronze"] == [expected]

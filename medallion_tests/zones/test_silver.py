@@ -143,7 +143,8 @@ def test_malformed_lines_are_quarantined_with_the_parser_reason(con, spec, landi
     assert reasons == [
         (
             ["malformed"],
-            "malformed line, line 3: MISSING COLUMNS: Expected Number of Columns: 5 Found: 2",
+            "malformed line, line 3, column ordered_at: MISSING COLUMNS: Expected Number of "
+            "Columns: 5 Found: 2",
         )
     ]
     assert counts.balanced and counts.quarantined_rows == 1 and counts.silver_rows == 4

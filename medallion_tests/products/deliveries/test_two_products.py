@@ -16,6 +16,7 @@ from medallion.products.churn.generator import generate as generate_churn
 from medallion.products.deliveries.generator import generate as generate_deliveries
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import SpecError, load_spec, load_specs
+from medallion_tests.records import assert_every_record_landed
 
 PRODUCTS = ("churn", "deliveries")
 
@@ -87,6 +88,12 @@ def test_both_products_materialize_in_one_run_with_every_check_passing(run, spec
     materialized = {e.asset_key.to_user_string() for e in run.get_asset_materialization_events()}
     assert "churn/gold/customer_features" in materialized
     assert {"deliveries/gold/delivery_features", "deliveries/gold/hub_daily"} <= materialized
+
+
+def test_every_delivered_record_of_both_products_is_in_bronze(run, settings, landing):
+    delivered = [p for p in landing[0].glob("*/*/*") if p.suffix in (".csv", ".parquet", ".json")]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert assert_every_record_landed(con) == len(delivered) > 0
 
 
 def test_tables_coexist_in_one_duckdb_file_by_product_schema(run, specs, settings, landing):
