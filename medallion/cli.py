@@ -262,6 +262,15 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(size["pipeline"]["success"] for size in report["sizes"]) else 1
 
 
+def _cmd_bench_ml(args: argparse.Namespace, settings: Settings) -> int:
+    from medallion.bench.ml import run_ml_bench
+
+    specs = _select(load_specs(settings.product_files()), [args.product])
+    out = Path(args.out) if args.out else settings.data / "bench"
+    run_ml_bench(specs[0], out, customers=args.customers, days=args.days, seed=args.seed)
+    return 0
+
+
 def _sizes(text: str) -> list[int]:
     """Comma-separated sizes, e.g. 1M,10M."""
     return [_rows(part.strip()) for part in text.split(",") if part.strip()]
@@ -616,6 +625,18 @@ def parser() -> argparse.ArgumentParser:
     bench_service.add_argument("--product", default="churn", help="product (default churn)")
     bench_service.add_argument("--out", help="report folder (default data/bench)")
     bench_service.set_defaults(run=_cmd_bench_service)
+
+    bench_ml = commands.add_parser(
+        "bench-ml",
+        help="parallel vs sequential training, the latency gate quiet and under CPU hogs, and "
+        "the champion over HTTP (p50/p95/p99, throughput at 10 clients)",
+    )
+    bench_ml.add_argument("--product", default="churn", help="product to run (default churn)")
+    bench_ml.add_argument("--customers", type=int, default=2000, help="size of the world")
+    bench_ml.add_argument("--days", type=int, default=120, help="days of daily batches")
+    bench_ml.add_argument("--seed", type=int, default=42)
+    bench_ml.add_argument("--out", help="report folder (default data/bench)")
+    bench_ml.set_defaults(run=_cmd_bench_ml)
     _add_authoring_commands(commands)
     return root
 

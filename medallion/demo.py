@@ -176,12 +176,18 @@ def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
             lines.append(f"{name}: no champion yet (see the gate checks in the UI)")
             continue
         metric = spec.model.primary_metric
-        value = client.get_run(champion.run_id).data.metrics.get(metric)
+        run = client.get_run(champion.run_id).data
+        value = run.metrics.get(metric)
         shown = f"{value:.3f}" if value is not None else "n/a"
         variant = champion.tags.get("variant", "?")
-        lines.append(
-            f"{name}: champion is version {champion.version} ({variant}), {metric} {shown}"
-        )
+        line = f"{name}: champion is version {champion.version} ({variant}), {metric} {shown}"
+        if "decision_threshold" in run.params and "recall" in run.metrics:
+            line += (
+                f"; at its threshold {float(run.params['decision_threshold']):.3f} "
+                f"({run.params.get('threshold_rule')}): recall {run.metrics['recall']:.3f}, "
+                f"precision {run.metrics.get('precision', float('nan')):.3f}"
+            )
+        lines.append(line)
     return lines
 
 

@@ -134,6 +134,7 @@ def _model_spec(spec: ProductSpec, options: SimulationOptions, horizon: int) -> 
         update["gates"] = spec.model.gates.model_copy(
             update={
                 "bias_max_difference": 1.0,
+                "min_recall": 0.05,
                 "latency_p95_ms": 1000.0,
                 "batch_seconds": 60.0,
                 "batch_rows": 2000,

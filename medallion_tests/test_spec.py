@@ -223,6 +223,9 @@ def test_regression_model_gets_its_task_defaults():
     churn = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml").model
     assert (churn.primary_metric, churn.decision_threshold) == ("roc_auc", 0.5)
     assert churn.gates.bias_max_difference == 0.1 and churn.gates.bias_max_mae_ratio is None
+    assert churn.threshold_rule == "max_f1" and model.threshold_rule is None
+    assert (churn.gates.min_recall, churn.gates.min_lift) == (0.2, 1.5)
+    assert model.gates.min_recall is None and model.gates.min_lift is None
 
 
 def test_regression_defaults_when_nothing_is_stated(tmp_path):
@@ -251,7 +254,11 @@ def test_regression_defaults_when_nothing_is_stated(tmp_path):
         ),
         (
             lambda r: r["model"].update(decision_threshold=0.5),
-            "model: decision_threshold applies to classification only",
+            "model: decision_threshold and threshold_rule apply to classification only",
+        ),
+        (
+            lambda r: r["model"]["gates"].update(min_recall=0.2),
+            "model: gates.min_recall bounds a classifier's decisions at its threshold",
         ),
         (
             lambda r: r["model"]["gates"].update(bias_max_difference=0.1),

@@ -37,7 +37,9 @@ def test_shipped_products_are_valid_and_the_plan_lists_what_is_built():
     assert "churn/gold/customer_features_v2" in churn.assets
     assert "row_accounting" in churn.checks["churn/silver/customers"]
     assert "version_comparison" in churn.checks["churn/gold/customer_features_v2"]
-    assert "latency_gate" in churn.checks["churn/ml/random_forest"]
+    assert "bias_gate" in churn.checks["churn/ml/random_forest"]
+    # every candidate is timed in the champion step, one after another
+    assert "latency_gate_random_forest" in churn.checks["churn/ml/champion"]
     assert churn.jobs == ["churn_ingest", "churn_monitoring", "churn_retrain"]
     assert churn.schedules == ["churn_monitoring_daily"]
     assert "churn_landing" in churn.sensors

@@ -17,7 +17,7 @@ from medallion.ml.fairness import (
     fairness_report,
     fairness_table,
 )
-from medallion.ml.gates import GateOutcome, bias_gate, error_bias_gate
+from medallion.ml.gates import GateOutcome, Usefulness, bias_gate, error_bias_gate
 from medallion.ml.group_error import (
     AttributeErrors,
     error_chart,
@@ -47,11 +47,33 @@ class BiasEvaluation:
         return fairness_chart(self.reports, path, title)  # type: ignore[arg-type]
 
 
+def usefulness(
+    model: ModelSpec, y_true: np.ndarray, predicted: np.ndarray, threshold: float
+) -> Usefulness:
+    """Counts behind recall and lift of 0/1 decisions, with the spec's minimums."""
+    y = np.asarray(y_true).astype(np.int64)
+    assert model.gates.min_recall is not None and model.gates.min_lift is not None
+    return Usefulness(
+        threshold=threshold,
+        rows=int(y.size),
+        positives=int(y.sum()),
+        selected=int(predicted.sum()),
+        true_positives=int((predicted * y).sum()),
+        min_recall=model.gates.min_recall,
+        min_lift=model.gates.min_lift,
+    )
+
+
 def evaluate_bias(
-    model: ModelSpec, y_true: np.ndarray, outputs: np.ndarray, sensitive: dict[str, np.ndarray]
+    model: ModelSpec,
+    y_true: np.ndarray,
+    outputs: np.ndarray,
+    sensitive: dict[str, np.ndarray],
+    threshold: float | None = None,
 ) -> BiasEvaluation:
-    """Per-group rates of a classifier's decisions (scores thresholded at the spec's
-    decision threshold) or per-group errors of a regressor's predictions, and the gate."""
+    """Per-group rates and counts of a classifier's decisions at `threshold` (the model's,
+    chosen on data; the spec's decision_threshold when None), with recall and lift overall
+    so that no decisions cannot pass, or per-group errors of a regressor's predictions."""
     gates = model.gates
     if model.is_regression:
         errors = error_report(y_true, outputs, sensitive, gates.bias_min_group_size)
@@ -62,13 +84,15 @@ def evaluate_bias(
             error_table(errors),
             error_metric_values(errors),
         )
-    assert model.decision_threshold is not None and gates.bias_max_difference is not None
-    predicted = (outputs >= model.decision_threshold).astype(np.int64)
+    threshold = model.decision_threshold if threshold is None else threshold
+    assert threshold is not None and gates.bias_max_difference is not None
+    predicted = (np.asarray(outputs) >= threshold).astype(np.int64)
     rates = fairness_report(y_true, predicted, sensitive, gates.bias_min_group_size)
+    useful = usefulness(model, y_true, predicted, threshold)
     return BiasEvaluation(
         "rates",
         rates,
-        bias_gate(rates, gates.bias_max_difference),
+        bias_gate(rates, gates.bias_max_difference, useful),
         fairness_table(rates),
         fairness_metric_values(rates),
     )

@@ -35,8 +35,9 @@ class AttributeFairness:
 
     attribute: str
     by_group: pd.DataFrame
-    """One row per group: rows, positives, negatives, the three rates and whether each rate
-    is compared (selection_compared, tpr_compared, fpr_compared)."""
+    """One row per group: rows, positives, negatives, selected (predicted positive),
+    true_positives, the three rates and whether each rate is compared (selection_compared,
+    tpr_compared, fpr_compared)."""
     demographic_parity_difference: float
     demographic_parity_ratio: float
     equalized_odds_difference: float
@@ -87,6 +88,9 @@ def attribute_fairness(
     positives = pd.Series(y_true).groupby(labels).sum()
     table["positives"] = positives.reindex(table.index).astype(int)
     table["negatives"] = table["rows"] - table["positives"]
+    table["selected"] = pd.Series(y_pred).groupby(labels).sum().reindex(table.index).astype(int)
+    hits = pd.Series(y_pred * y_true).groupby(labels).sum()
+    table["true_positives"] = hits.reindex(table.index).astype(int)
     table["selection_compared"] = table["rows"] >= min_group_size
     table["tpr_compared"] = table["positives"] >= min_group_size
     table["fpr_compared"] = table["negatives"] >= min_group_size
@@ -109,6 +113,8 @@ def attribute_fairness(
             "rows",
             "positives",
             "negatives",
+            "selected",
+            "true_positives",
             *RATES,
             "selection_compared",
             "tpr_compared",

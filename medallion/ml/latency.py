@@ -1,12 +1,17 @@
-"""Responsiveness of a model as it is served: single-row latency percentiles and batch time.
+"""Responsiveness of a model as it is served: single-row latency percentiles and batch time,
+each in CPU time (what the gate judges) and wall time (reported beside it).
 
-The same measurement runs on a pyfunc model loaded back from MLflow (in process) and on the
-HTTP scoring server, so the two figures compare. Inputs are built before the clock starts;
-only the prediction call is timed.
+Wall time on a shared machine measures the machine: two busy processes on two cores tripled
+the single-row p95 of the same model. The CPU time this thread spends in the call is what
+the model costs, and other processes barely change it, so the gate decides on CPU time and
+reports wall percentiles for what a caller waits. Inputs are built before the clock starts;
+only the prediction call is timed. The same measurement runs over HTTP (wall only: the
+server's CPU is another process).
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +25,7 @@ WARMUP_CALLS = 10
 
 @dataclass(frozen=True)
 class LatencyReport:
-    """Single-row latency percentiles and the time to score one batch."""
+    """Single-row latency percentiles and the time to score one batch, CPU and wall."""
 
     p50_ms: float
     p95_ms: float
@@ -29,20 +34,29 @@ class LatencyReport:
     batch_rows: int
     batch_seconds: float
     rounds: int = 1
+    cpu_p50_ms: float = float("nan")
+    cpu_p95_ms: float = float("nan")
+    cpu_p99_ms: float = float("nan")
+    batch_cpu_seconds: float = float("nan")
 
     @property
     def rows_per_second(self) -> float:
         return self.batch_rows / self.batch_seconds if self.batch_seconds > 0 else float("inf")
 
     def as_metrics(self, prefix: str = "latency") -> dict[str, float]:
-        return {
+        values = {
             f"{prefix}/p50_ms": self.p50_ms,
             f"{prefix}/p95_ms": self.p95_ms,
             f"{prefix}/p99_ms": self.p99_ms,
+            f"{prefix}/cpu_p50_ms": self.cpu_p50_ms,
+            f"{prefix}/cpu_p95_ms": self.cpu_p95_ms,
+            f"{prefix}/cpu_p99_ms": self.cpu_p99_ms,
             f"{prefix}/batch_seconds": self.batch_seconds,
+            f"{prefix}/batch_cpu_seconds": self.batch_cpu_seconds,
             f"{prefix}/batch_rows_per_second": self.rows_per_second,
             f"{prefix}/rounds": float(self.rounds),
         }
+        return {k: v for k, v in values.items() if v == v}
 
 
 def percentiles_ms(durations_ns: list[int]) -> tuple[float, float, float]:
@@ -58,15 +72,32 @@ def batch_frame(rows: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     return rows.iloc[picks].reset_index(drop=True)
 
 
-def _single_rows_ns(
-    predict: Callable[[pd.DataFrame], object], singles: list[pd.DataFrame]
-) -> list[int]:
-    durations = []
-    for frame in singles:
-        started = time.perf_counter_ns()
-        predict(frame)
-        durations.append(time.perf_counter_ns() - started)
-    return durations
+def _timed(predict: Callable[[pd.DataFrame], object], frame: pd.DataFrame) -> tuple[int, int]:
+    """Wall and CPU nanoseconds of one call (CPU of this thread: one BLAS/OpenMP thread runs
+    the model in the calling thread, and other threads of the process are not the model's)."""
+    wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
+    predict(frame)
+    return time.perf_counter_ns() - wall, time.thread_time_ns() - cpu
+
+
+@dataclass(frozen=True)
+class _Round:
+    wall: tuple[float, float, float]
+    cpu: tuple[float, float, float]
+    batch_wall_s: float
+    batch_cpu_s: float
+
+
+def _round(predict, singles: list[pd.DataFrame], batch: pd.DataFrame) -> _Round:
+    gc.collect()
+    timings = [_timed(predict, frame) for frame in singles]
+    batch_wall, batch_cpu = _timed(predict, batch)
+    return _Round(
+        percentiles_ms([w for w, _ in timings]),
+        percentiles_ms([c for _, c in timings]),
+        batch_wall / 1e9,
+        batch_cpu / 1e9,
+    )
 
 
 def measure_latency(
@@ -80,11 +111,12 @@ def measure_latency(
     p95_budget_ms: float | None = None,
     batch_budget_s: float | None = None,
 ) -> LatencyReport:
-    """Time `samples` single-row predictions and one prediction of `batch_rows` rows.
+    """Time `samples` single-row predictions and one prediction of `batch_rows` rows, after
+    untimed warm-up calls.
 
-    Other processes on the machine can only add time, never remove it, so with several
-    `rounds` the best round counts (as `timeit` advises), and timing stops at the first
-    round within both budgets.
+    Other processes can only add time, so with several `rounds` the round with the lowest
+    CPU p95 counts (and the lowest batch time), and timing stops at the first round whose CPU
+    times are within both budgets.
 
     Args:
         predict: the scoring call, e.g. a pyfunc model's `predict` or an HTTP client.
@@ -93,11 +125,8 @@ def measure_latency(
         batch_rows: rows of the batch.
         seed: seeds which rows are drawn.
         rounds: timing rounds at most.
-        p95_budget_ms: stop early once a round's p95 is within it.
-        batch_budget_s: stop early once a round's batch time is within it.
-
-    Returns:
-        The best round's percentiles and the best batch time, and how many rounds ran.
+        p95_budget_ms: stop early once a round's CPU p95 is within it.
+        batch_budget_s: stop early once a round's batch CPU time is within it.
     """
     rng = np.random.default_rng(seed)
     singles = [rows.iloc[[i]] for i in rng.integers(0, len(rows), size=samples + WARMUP_CALLS)]
@@ -105,20 +134,28 @@ def measure_latency(
     for frame in singles[:WARMUP_CALLS]:
         predict(frame)
     predict(batch.iloc[: min(1_000, batch_rows)])
-    best: tuple[float, float, float] | None = None
-    best_batch = float("inf")
+    best: _Round | None = None
+    best_batch = (float("inf"), float("inf"))
     done = 0
     for _ in range(max(rounds, 1)):
         done += 1
-        percentiles = percentiles_ms(_single_rows_ns(predict, singles[WARMUP_CALLS:]))
-        if best is None or percentiles[1] < best[1]:
-            best = percentiles
-        started = time.perf_counter()
-        predict(batch)
-        best_batch = min(best_batch, time.perf_counter() - started)
-        fast = p95_budget_ms is None or best[1] <= p95_budget_ms
-        quick = batch_budget_s is None or best_batch <= batch_budget_s
+        measured = _round(predict, singles[WARMUP_CALLS:], batch)
+        if best is None or measured.cpu[1] < best.cpu[1]:
+            best = measured
+        best_batch = min(best_batch, (measured.batch_cpu_s, measured.batch_wall_s))
+        fast = p95_budget_ms is None or best.cpu[1] <= p95_budget_ms
+        quick = batch_budget_s is None or best_batch[0] <= batch_budget_s
         if fast and quick:
             break
     assert best is not None
-    return LatencyReport(*best, samples, batch_rows, best_batch, rounds=done)
+    return LatencyReport(
+        *best.wall,
+        samples=samples,
+        batch_rows=batch_rows,
+        batch_seconds=best_batch[1],
+        rounds=done,
+        cpu_p50_ms=best.cpu[0],
+        cpu_p95_ms=best.cpu[1],
+        cpu_p99_ms=best.cpu[2],
+        batch_cpu_seconds=best_batch[0],
+    )

@@ -140,12 +140,94 @@ def metric_key(*parts: str) -> str:
 
 def group_metric_values(groups: list[GroupMetrics], min_rows: int) -> dict[str, float]:
     """Per-group metrics as flat MLflow names, for groups with at least `min_rows` rows and
-    defined values."""
+    defined values, with the group's size (`rows`, and `positives` for a classifier)."""
     values: dict[str, float] = {}
     for row in groups:
         if row.rows < min_rows:
             continue
+        values[metric_key("group", row.attribute, row.group, "rows")] = float(row.rows)
+        if row.positives is not None:
+            values[metric_key("group", row.attribute, row.group, "positives")] = float(
+                row.positives
+            )
         for name, value in row.metrics.items():
             if not math.isnan(value):
                 values[metric_key("group", row.attribute, row.group, name)] = value
+    return values
+
+
+def _resampled_classification(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """classification_metrics in plain numpy (the same definitions), fast enough to repeat
+    for every bootstrap resample."""
+    from scipy.stats import rankdata
+
+    predicted = scores >= threshold
+    positives = int(y.sum())
+    negatives = y.size - positives
+    tp = int((predicted & (y == 1)).sum())
+    fp = int(predicted.sum()) - tp
+    fn = positives - tp
+    clipped = np.clip(scores, _PROBABILITY_EPS, 1 - _PROBABILITY_EPS)
+    auc = math.nan
+    if positives and negatives:
+        ranks = rankdata(scores)
+        auc = (ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    return {
+        "roc_auc": float(auc),
+        "accuracy": (y.size - fp - fn) / y.size,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / positives if positives else 0.0,
+        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
+    }
+
+
+def bootstrap_intervals(
+    task: str,
+    y_true: np.ndarray,
+    outputs: np.ndarray,
+    threshold: float | None,
+    *,
+    resamples: int,
+    seed: int,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap confidence intervals of the holdout metrics (rows resampled with
+    replacement, seeded, so the same holdout gives the same intervals).
+
+    Returns:
+        Metric name to (low, high); metrics undefined in every resample are left out.
+    """
+    y = np.asarray(y_true)
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if y.size == 0 or resamples < 1:
+        return {}
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        picks = rng.integers(0, y.size, size=y.size)
+        if task == "regression":
+            values = regression_metrics(y[picks], outputs[picks])
+        else:
+            assert threshold is not None
+            values = _resampled_classification(y[picks].astype(np.int64), outputs[picks], threshold)
+        for name, value in values.items():
+            draws.setdefault(name, []).append(value)
+    tail = (1 - level) / 2 * 100
+    intervals = {}
+    for name, values in draws.items():
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        if finite.size:
+            low, high = np.percentile(finite, [tail, 100 - tail])
+            intervals[name] = (float(low), float(high))
+    return intervals
+
+
+def interval_metric_values(intervals: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Intervals as MLflow metric names: ci95/<metric>/low and ci95/<metric>/high."""
+    values = {}
+    for name, (low, high) in intervals.items():
+        values[f"ci95/{name}/low"] = low
+        values[f"ci95/{name}/high"] = high
     return values

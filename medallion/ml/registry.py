@@ -20,6 +20,8 @@ from mlflow.exceptions import MlflowException
 
 from medallion.spec import ProductSpec
 
+FINGERPRINT = "fingerprint"
+"""Model version tag: hash of what decides the fitted model (data, code, model spec)."""
 CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER_PREFIX = "challenger-"
@@ -37,6 +39,9 @@ TRUSTED_TYPES = {
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     ],
+}
+TRUSTED_TYPES = {
+    name: [*types, "medallion.ml.training.FrameToArray"] for name, types in TRUSTED_TYPES.items()
 }
 """Types skops must be told to trust when loading each estimator's Pipeline (checked by a
 test, so a scikit-learn upgrade that needs more fails there, not at load time)."""
@@ -88,6 +93,15 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
         return client.get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
+
+
+def version_by_fingerprint(
+    client: MlflowClient, name: str, fingerprint: str
+) -> ModelVersion | None:
+    """The earliest version trained from the same data, code and model spec, or None."""
+    found = client.search_model_versions(f"name='{name}' and tags.{FINGERPRINT}='{fingerprint}'")
+    ready = [v for v in found if v.status == "READY"]
+    return min(ready, key=lambda v: int(v.version)) if ready else None
 
 
 def _git_commit(start: Path) -> str | None:
@@ -150,13 +164,14 @@ def pip_requirements() -> list[str]:
     return pinned
 
 
-def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: str):
+def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: str | None):
     """Log a fitted Pipeline to the active run, with signature and input example, and
     register it as a new version of `registered_name`.
 
-    The pyfunc flavour of a classifier returns class probabilities (`predict_proba`), that of
-    a regressor the predicted values (`predict`), so scoring and serving give what the gates
-    and monitoring measured.
+    The pyfunc flavour of a DecisionModel (a classifier and its threshold) returns each row's
+    score and decision, that of a bare classifier class probabilities (`predict_proba`), that
+    of a regressor the predicted values (`predict`), so scoring and serving give what the
+    gates and monitoring measured.
 
     Returns:
         mlflow's ModelInfo; `registered_model_version` is the new version.
@@ -164,19 +179,35 @@ def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: 
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
+    from medallion.ml.decision import TRUSTED_TYPE, DecisionModel
+
+    decides = isinstance(pipeline, DecisionModel)
     predict_fn = "predict_proba" if hasattr(pipeline, "predict_proba") else "predict"
+    predict_fn = "predict" if decides else predict_fn
     output_example = getattr(pipeline, predict_fn)(input_example)
     return mlflow.sklearn.log_model(
         pipeline,
         name="model",
         serialization_format="skops",
-        skops_trusted_types=TRUSTED_TYPES[estimator],
+        skops_trusted_types=TRUSTED_TYPES[estimator] + ([TRUSTED_TYPE] if decides else []),
         pyfunc_predict_fn=predict_fn,
         signature=infer_signature(input_example, output_example),
         input_example=input_example,
         registered_model_name=registered_name,
         pip_requirements=pip_requirements(),
     )
+
+
+def log_and_register(
+    pipeline, estimator: str, input_example, registered_name: str, tags: dict[str, str]
+) -> str:
+    """Log the model to the active run and register it as a new version carrying `tags` in
+    the same registry write (one write, not one per tag). Returns the version."""
+    import mlflow
+
+    info = log_sklearn_model(pipeline, estimator, input_example, None)
+    version = mlflow.register_model(info.model_uri, registered_name, tags=tags)
+    return str(version.version)
 
 
 def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
@@ -186,3 +217,29 @@ def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None
 def delete_alias(client: MlflowClient, name: str, alias: str) -> None:
     with contextlib.suppress(MlflowException):
         client.delete_registered_model_alias(name, alias)
+
+
+def log_batch(
+    client: MlflowClient,
+    run_id: str,
+    metrics: dict[str, float],
+    params: dict[str, object],
+    tags: dict[str, str],
+) -> None:
+    """Metrics, params and tags of a run in as few writes as MLflow allows (1,000 metrics,
+    100 params and 100 tags per call): on one sqlite store shared by variants training side
+    by side, every write waits for the file lock, and one write per value made parallel
+    training no faster than sequential."""
+    import time
+
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    metric_list = [Metric(k, float(v), now, 0) for k, v in metrics.items() if v == v]
+    param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    tag_list = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
+    while metric_list or param_list or tag_list:
+        client.log_batch(
+            run_id, metrics=metric_list[:1000], params=param_list[:100], tags=tag_list[:100]
+        )
+        metric_list, param_list, tag_list = metric_list[1000:], param_list[100:], tag_list[100:]

@@ -103,6 +103,43 @@ def http_predict(url: str, timeout_s: float = 30.0) -> Callable[[pd.DataFrame], 
         payload = response.read()
         if response.status != 200:
             raise RuntimeError(f"scoring server answered {response.status}: {payload[:500]!r}")
-        return np.asarray(json.loads(payload)["predictions"])
+        predictions = json.loads(payload)["predictions"]
+        if predictions and isinstance(predictions[0], dict):  # a frame: score and decision
+            return pd.DataFrame(predictions).to_numpy(dtype=np.float64)
+        return np.asarray(predictions)
 
     return predict
+
+
+def no_version_message(client, name: str, alias: str, product: str, store: str) -> str:
+    """Why nothing can be served under `alias`: which gates failed for which versions (from
+    the model version tags the gates wrote), and how to serve a challenger instead."""
+    from mlflow.exceptions import MlflowException
+
+    from medallion.ml.registry import CHALLENGER_PREFIX
+
+    lines = [f"error: no version of model {name!r} has alias {alias!r} in {store}"]
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        return "\n".join([*lines, f"nothing is registered yet: materialize {product}/ml/* first"])
+    if model.tags.get("last_promotion"):
+        lines.append(f"last promotion: {model.tags['last_promotion']}")
+    for held, version in sorted(model.aliases.items()):
+        tags = client.get_model_version(name, version).tags
+        failed = [
+            f"{key.removeprefix('gate.')}: {tags.get(key + '.reason', '')}"
+            for key, value in sorted(tags.items())
+            if key.startswith("gate.") and not key.endswith(".reason") and value == "failed"
+        ]
+        verdict = "; ".join(failed) or "passed every gate"
+        lines.append(f"  v{version} ({held}, {tags.get('variant', '?')}): {verdict}")
+    challengers = sorted(a for a in model.aliases if a.startswith(CHALLENGER_PREFIX))
+    if challengers:
+        lines.append(
+            f"to serve a challenger anyway: medallion serve --product {product} "
+            f"--alias {challengers[0]}"
+        )
+    else:
+        lines.append(f"no version is aliased: materialize {product}/ml/* first")
+    return "\n".join(lines)

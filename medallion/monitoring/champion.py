@@ -47,6 +47,8 @@ class Champion:
     snapshot: Path
     holdout: dict[str, float]
     holdout_end: date | None
+    decision_threshold: float | None = None
+    """The threshold the champion was chosen, evaluated and served at (classification)."""
 
     @property
     def uri(self) -> str:
@@ -87,7 +89,18 @@ def find_champion(spec: ProductSpec, tracking: TrackingResource) -> Champion | N
             m: float(run.data.metrics[m]) for m in spec.model.metrics if m in run.data.metrics
         },
         holdout_end=date.fromisoformat(holdout_end) if holdout_end else None,
+        decision_threshold=_threshold(run.data.params, spec),
     )
+
+
+def _threshold(params: dict[str, str], spec: ProductSpec) -> float | None:
+    from medallion.ml.threshold import ThresholdChoice
+
+    assert spec.model is not None
+    if spec.model.is_regression:
+        return None
+    assert spec.model.decision_threshold is not None
+    return ThresholdChoice.from_params(params, spec.model.decision_threshold).threshold
 
 
 def load_model(champion: Champion):
@@ -106,9 +119,9 @@ def score(model, frame: pl.DataFrame, spec: ProductSpec) -> np.ndarray:
     if frame.is_empty():
         return np.empty(0, dtype=np.float64)
     _, categorical = feature_kinds(frame, spec.model)
-    predicted = model.predict(to_features(frame, spec.model.features, categorical))
-    values = np.asarray(predicted, dtype=np.float64)
-    return values[:, 1] if values.ndim == 2 else values
+    from medallion.ml.decision import scores_of
+
+    return scores_of(model.predict(to_features(frame, spec.model.features, categorical)))
 
 
 def monitoring_run(spec: ProductSpec, champion: Champion, tracking: TrackingResource) -> str:

@@ -305,7 +305,7 @@ def evaluate(
             target=model.target,
             score=SCORE,
             primary=model.primary_metric,
-            decision_threshold=model.decision_threshold,
+            decision_threshold=champion.decision_threshold,
             holdout=champion.holdout,
             monitoring=monitoring,
             task=model.task,

@@ -97,15 +97,19 @@ def test_regression_bias_gate_bounds_error_gaps_in_units_and_as_a_ratio():
     assert error_bias_gate([], strict, "delay_hours").passed
 
 
-def test_latency_gate_checks_p95_and_batch_against_the_spec():
+def test_latency_gate_judges_cpu_time_and_reports_wall_time():
     gates = GatesSpec()
-    fast = LatencyReport(2.0, 5.0, 9.0, 300, 100_000, 0.4)
-    slow = LatencyReport(8.0, 12.5, 20.0, 300, 100_000, 1.5)
-    assert latency_gate(fast, gates).passed
+    fast = LatencyReport(2.0, 80.0, 90.0, 300, 100_000, 3.0, cpu_p95_ms=5.0, batch_cpu_seconds=0.4)
+    assert latency_gate(fast, gates).passed, "a slow wall clock (a loaded machine) is not judged"
+    slow = LatencyReport(8.0, 12.5, 20.0, 300, 100_000, 1.5, cpu_p95_ms=30.0, batch_cpu_seconds=2.5)
     gate = latency_gate(slow, gates)
     assert not gate.passed
-    assert gate.summary == "p95 12.50 ms > 10 ms; 100,000 rows in 1.500 s > 1 s"
-    assert gate.thresholds == {"p95_ms": 10.0, "batch_seconds": 1.0}
+    assert gate.summary == (
+        "CPU p95 30.00 ms > 25 ms; 100,000 rows in 2.500 CPU s > 2 s "
+        "(wall p95 12.50 ms, batch 1.500 s)"
+    )
+    assert gate.thresholds == {"cpu_p95_ms": 25.0, "batch_cpu_seconds": 2.0}
+    assert gate.observed["p95_ms"] == 12.5 and gate.observed["cpu_p95_ms"] == 30.0
 
 
 def test_champion_is_the_best_passing_variant():
@@ -144,3 +148,17 @@ def test_accuracy_gate_treats_float_noise_as_equal():
     assert accuracy_gate("rmse", 10.368400000001, 10.3684, "champion v3", 0.0).passed
     assert accuracy_gate("roc_auc", 0.7849999999999, 0.785, "champion v3", 0.0).passed
     assert not accuracy_gate("rmse", 10.3685, 10.3684, "champion v3", 0.0).passed
+
+
+def test_the_champion_itself_or_an_identical_copy_is_not_promoted_again():
+    champion = Candidate("hgb", "3", 0.85)
+    rival = Candidate("lr", "4", 0.80)
+    again = choose_champion([champion, rival], "roc_auc", champion_version="3")
+    assert again.champion is None and "champion already" in again.reason
+    assert again.challengers == (rival,)
+    copy = Candidate("hgb", "5", 0.85, identical_to_champion=True)
+    same = choose_champion([copy, rival], "roc_auc", champion_version="3")
+    assert same.champion is None and "scores exactly as champion v3" in same.reason
+    assert same.challengers == (copy, rival), "the copy stays a challenger, a version of its own"
+    better = choose_champion([Candidate("rf", "6", 0.9), rival], "roc_auc", champion_version="3")
+    assert better.champion is not None and better.champion.version == "6"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from medallion.ml import workflow
+from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
 from medallion.ml.serving import http_predict, serving_env, wait_until_ready
 from medallion.ml.snapshot import file_digest
@@ -98,10 +98,10 @@ def champion(tmp_path, frame):
     version = file_digest(snapshot)
     baseline = workflow.run_baseline(spec, snapshot, version, tracking)
     result = workflow.run_variant(spec, "lr", snapshot, version, baseline, tracking)
-    promotion = workflow.promote(
+    promoted = promotion.promote(
         spec, [Candidate("lr", result.model_version, result.metrics["roc_auc"])], tracking
     )
-    assert promotion.champion_version == result.model_version
+    assert promoted.champion_version == result.model_version
     return spec, tracking, result, workflow.prepare(spec, snapshot)
 
 
@@ -130,7 +130,10 @@ def test_medallion_serve_answers_like_the_model_in_process(tmp_path, champion):
         import mlflow.pyfunc
 
         local = mlflow.pyfunc.load_model(result.model_uri).predict(data.x_holdout.head(20))
-        assert np.allclose(served, local)
+        assert list(local.columns) == ["score", "decision"]
+        assert np.allclose(served, local.to_numpy(dtype=np.float64))
+        threshold = result.threshold.threshold
+        assert np.array_equal(served[:, 1], (served[:, 0] >= threshold).astype(float))
     finally:
         _stop(process)
 
@@ -188,3 +191,36 @@ def test_medallion_ui_starts_the_mlflow_ui_on_the_same_store(tmp_path):
         assert (tmp_path / "data" / "mlflow" / "mlflow.db").is_file()
     finally:
         _stop(process)
+
+
+def test_without_a_champion_serve_says_which_gates_failed_and_how_to_serve_a_challenger(tmp_path):
+    import mlflow
+
+    from medallion.ml import registry
+    from medallion.ml.serving import no_version_message
+
+    tracking = TrackingResource.for_data(tmp_path / "data")
+    client = tracking.activate()
+    assert "materialize shop/ml/* first" in no_version_message(
+        client, "shop", "champion", "shop", tracking.tracking_uri
+    )
+    client.create_registered_model("shop")
+    experiment = registry.ensure_experiment(client, "shop", tracking.artifact_location("shop"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        pass
+    tags = {
+        "variant": "rf",
+        "gate.accuracy": "passed",
+        "gate.latency": "failed",
+        "gate.latency.reason": "CPU p95 31.00 ms > 25 ms",
+    }
+    version = client.create_model_version("shop", "runs:/x/model", run.info.run_id, tags=tags)
+    client.set_registered_model_alias("shop", "challenger-rf", version.version)
+    client.set_registered_model_tag("shop", "last_promotion", "no variant passed all gates")
+    message = no_version_message(client, "shop", "champion", "shop", tracking.tracking_uri)
+    assert message.splitlines() == [
+        f"error: no version of model 'shop' has alias 'champion' in {tracking.tracking_uri}",
+        "last promotion: no variant passed all gates",
+        "  v1 (challenger-rf, rf): latency: CPU p95 31.00 ms > 25 ms",
+        "to serve a challenger anyway: medallion serve --product shop --alias challenger-rf",
+    ]

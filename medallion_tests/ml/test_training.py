@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from medallion.ml.metrics import classification_metrics
 from medallion.ml.training import (
     build_pipeline,
     feature_kinds,
@@ -153,3 +154,37 @@ def test_regressors_predict_values_and_beat_the_mean(frame, regression_spec, var
     model_error = np.mean(np.abs(predicted - truth))
     mean_error = np.mean(np.abs(truth.mean() - truth))
     assert model_error < 0.8 * mean_error, (model_error, mean_error)
+
+
+def test_frame_to_array_codes_categories_and_keeps_missing_apart():
+    import pandas as pd
+
+    from medallion.ml.training import MISSING, FrameToArray
+
+    train = pd.DataFrame({"x": [1.0, None, 3.0], "plan": ["pro", None, "basic"]})
+    step = FrameToArray(["x"], ["plan"]).fit(train)
+    assert step.categories_ == {"plan": sorted([MISSING, "basic", "pro"])}
+    new = pd.DataFrame({"x": [2.0, 5.0, None], "plan": ["basic", "gold", None]})
+    out = step.transform(new)
+    codes = {label: code for code, label in enumerate(step.categories_["plan"])}
+    assert out[:, 1].tolist() == [codes["basic"], -1, codes[MISSING]]
+    assert np.isnan(out[2, 0]) and out[0, 0] == 2.0
+    many = pd.concat([new] * 40, ignore_index=True)  # the vectorized path of a batch
+    assert np.array_equal(step.transform(many)[:3], out, equal_nan=True)
+    assert list(step.feature_names_in_) == ["x", "plan"]
+
+
+def test_bootstrap_intervals_are_seeded_and_use_the_holdout_metrics():
+    from medallion.ml.metrics import _resampled_classification, bootstrap_intervals
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.3).astype(int)
+    scores = np.clip(0.3 * y + rng.random(300) * 0.7, 0, 1)
+    assert _resampled_classification(y, scores, 0.4) == pytest.approx(
+        classification_metrics(y, scores, 0.4)
+    )
+    first = bootstrap_intervals("classification", y, scores, 0.4, resamples=50, seed=7)
+    assert first == bootstrap_intervals("classification", y, scores, 0.4, resamples=50, seed=7)
+    point = classification_metrics(y, scores, 0.4)
+    for name, (low, high) in first.items():
+        assert low <= point[name] <= high, name

@@ -16,7 +16,7 @@ import pytest
 from medallion.assets.monitoring import monitoring_assets
 from medallion.build import build_resources, product_assets
 from medallion.generate.options import DriftOptions
-from medallion.ml import workflow
+from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
 from medallion.ml.snapshot import export_snapshot
 from medallion.monitoring import names
@@ -107,7 +107,7 @@ def world(tmp_path_factory):
         spec, "logistic_regression", snapshot.path, snapshot.data_version, baseline, tracking
     )
     candidate = Candidate("logistic_regression", variant.model_version, variant.metrics["roc_auc"])
-    assert workflow.promote(spec, [candidate], tracking).champion_version == variant.model_version
+    assert promotion.promote(spec, [candidate], tracking).champion_version == variant.model_version
     return spec, gold, tracking
 
 
