@@ -187,10 +187,15 @@ def _scoring_routes(app: FastAPI, service: Service) -> None:
         """MLflow's scoring protocol, for the one product with a model."""
         rows = _mlflow_rows(body)
         answer = service.scorer(service.only_model_product()).score(ScoreRequest(rows=rows))
-        outputs = [p["output"] for p in answer["predictions"]]
-        if any("positive" in p for p in answer["predictions"]):
-            return {"predictions": [[1.0 - o, o] for o in outputs]}
-        return {"predictions": outputs}
+        predictions = answer["predictions"]
+        if any("positive" in p for p in predictions):
+            # As the logged model answers: the score and the decision at its threshold.
+            return {
+                "predictions": [
+                    {"score": p["output"], "decision": int(p["positive"])} for p in predictions
+                ]
+            }
+        return {"predictions": [p["output"] for p in predictions]}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
