@@ -18,6 +18,7 @@ from medallion.references import load_reference
 from medallion.spec import ProductSpec
 from medallion.zones.gold_windows import GoldWindow, builds_table, gold_fingerprint, plan_window
 from medallion.zones.sql import quote
+from medallion.zones.tables import table_exists
 
 PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFrame]
 
@@ -76,7 +77,7 @@ def build_gold(
     """
     con.execute("SET preserve_insertion_order = false")
     table = spec.table("gold", name)
-    window = plan_window(con, spec, name, _exists(con, table), full_refresh, days)
+    window = plan_window(con, spec, name, table_exists(con, table), full_refresh, days)
     if window.empty:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return GoldBuild(window, 0, 0, int(rows))
@@ -151,13 +152,3 @@ def window_filter(spec: ProductSpec, name: str, window: GoldWindow) -> str:
         return ""
     column = quote(strategy.time_column)
     return f"{column} >= DATE '{window.start}' AND {column} < DATE '{window.end}'"
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )

@@ -21,6 +21,7 @@ from medallion.spec import LINEAGE_COLUMNS, ProductSpec
 from medallion.zones.bronze import LEDGER, PARSE_ERROR_COLUMN
 from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
 from medallion.zones.sql import literal, quote
+from medallion.zones.tables import table_exists
 
 TYPED = "_silver_typed"
 NEW_BATCHES = "_silver_new_batches"
@@ -206,7 +207,8 @@ def plan_silver(
     if full_refresh:
         reason = "full refresh requested"
     elif not (
-        _exists(con, spec.table("silver", source_name)) and _exists(con, batches_table(spec))
+        table_exists(con, spec.table("silver", source_name))
+        and table_exists(con, batches_table(spec))
     ):
         reason = "first build"
     if reason:
@@ -225,16 +227,6 @@ def plan_silver(
         return SilverPlan(tuple(delivered), True, reason)
     new = tuple(batch for batch in delivered if batch not in processed)
     return SilverPlan(new, False, f"{len(new)} new batch(es)" if new else "no new batches")
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
 
 
 def batches_table(spec: ProductSpec) -> str:

@@ -50,6 +50,17 @@ class TableDescription:
     preview: list[tuple]
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists in the warehouse."""
+    schema, name = table.split(".", 1)
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
 def replace_table(
     con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: dict | None = None
 ) -> int:
