@@ -3,6 +3,8 @@ challengers on the predictions the service logged, once their labels arrived in 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from medallion.assets.checks import to_result
@@ -10,12 +12,14 @@ from medallion.assets.constants import DUCKDB_TAG
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
 from medallion.monitoring.jobs import has_model
-from medallion.monitoring.live import Comparison, compare, labelled_predictions, window_rows
 from medallion.resources.warehouse import WarehouseResource
 from medallion.service.predictions import predictions_root, read_log
 from medallion.spec import ProductSpec
 from medallion.zones.sql import quote
 from medallion.zones.tables import replace_table
+
+if TYPE_CHECKING:
+    from medallion.monitoring.live import Comparison
 
 LIVE = "live_comparison"
 LIVE_CHECK = "live_challenger"
@@ -94,6 +98,9 @@ def build_live_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         ],
     )
     def _live(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        # Imported here: its metrics import scikit-learn, which zone runs do not preload.
+        from medallion.monitoring.live import compare, labelled_predictions, window_rows
+
         log = read_log(predictions_root(warehouse.database), spec.name)
         with warehouse.get_connection() as con:
             selected = ", ".join(quote(c) for c in columns)

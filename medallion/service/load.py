@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from medallion.service.server import is_loopback
-
 
 @dataclass(frozen=True)
 class LoadRequest:
@@ -106,6 +104,8 @@ def run_load(
         ValueError: for a URL beyond loopback (the generator never loads another machine).
     """
     from urllib.parse import urlsplit
+
+    from medallion.service.server import is_loopback  # here: the server imports MLflow
 
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 80
