@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from medallion.ml import workflow
+from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
 from medallion.ml.snapshot import file_digest
 from medallion.resources.tracking import TrackingResource
@@ -154,7 +154,7 @@ def make_world(home: Path, train: bool = True) -> World:
             result = workflow.run_variant(spec, variant, snapshot, data_version, baseline, tracking)
             versions[variant] = result.model_version
             candidates.append(Candidate(variant, result.model_version, result.metrics["roc_auc"]))
-        workflow.promote(spec, candidates, tracking)
+        promotion.promote(spec, candidates, tracking)
     return World(home, settings, spec, tracking, frame, versions)
 
 
