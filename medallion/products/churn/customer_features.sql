@@ -2,11 +2,11 @@
 -- 7/30/90-day features computed by ROWS window frames over a dense per-customer daily
 -- calendar (one row per active day, so N rows = N days, and ROWS frames are about twice as
 -- fast as RANGE ones), and the label churned_30d (NULL while its 30 days are not yet observed).
--- Incremental: only customer-days from {{ history_start }} on are built (90 days of input
--- before the window medallion keeps), plus every day of the customers in {{ changed_keys }}
--- (customers, subscriptions or support tickets changed); the last active day before
--- {{ history_start }} comes from one aggregate (prior_active). A full build has no keys and
--- history_start 1900-01-01, so it builds everything.
+-- Incremental: only customer-days from history_start on are built (90 days of input before
+-- the window medallion keeps), plus every day of the customers in changed_keys (their
+-- customer, subscription or support ticket records changed); the last active day before
+-- history_start comes from one aggregate (prior_active). A full build has no changed keys
+-- and history_start 1900-01-01, so it builds everything.
 WITH days AS (
     SELECT CAST(range AS DATE) AS day
     FROM range(
