@@ -986,10 +986,17 @@ def _gold_input_problems(spec: ProductSpec) -> list[str]:
                 )
             elif zone == "gold" and table == name:
                 problems.append(f"gold.{name}.{field}: a gold product cannot read itself")
-            if spec.gold[name].incremental and zone != "silver":
+            mine = spec.gold[name].incremental
+            theirs = known[table].incremental if zone == "gold" and table in known else None
+            if mine and zone != "silver" and theirs is None:
                 problems.append(
-                    f"gold.{name}.incremental: an incremental product reads silver only "
-                    f"(it reads {zone}.{table})"
+                    f"gold.{name}.incremental: an incremental product reads silver or "
+                    f"incremental gold only (it reads {zone}.{table})"
+                )
+            elif mine and theirs and theirs.key_column not in (None, mine.key_column):
+                problems.append(
+                    f"gold.{name}.incremental.key_column: {mine.key_column!r} must be the "
+                    f"key_column of gold.{table} it reads ({theirs.key_column!r})"
                 )
     return problems
 

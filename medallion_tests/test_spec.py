@@ -313,7 +313,7 @@ def test_a_task_default_survives_a_round_trip():
         assert again == spec.model
 
 
-def test_incremental_gold_reads_silver_only(tmp_path):
+def test_incremental_gold_reads_silver_or_incremental_gold_only(tmp_path):
     def mutate(raw):
         raw["partitions_start"] = "2026-01-01"
         raw["gold"]["orders_per_customer"].update(
@@ -321,7 +321,26 @@ def test_incremental_gold_reads_silver_only(tmp_path):
         )
 
     path = _broken(tmp_path, mutate)
-    with pytest.raises(SpecError, match="incremental: an incremental product reads silver only"):
+    with pytest.raises(SpecError, match="reads silver or incremental gold only"):
+        load_spec(path)
+
+
+def test_incremental_gold_on_gold_shares_the_key_column(tmp_path):
+    def mutate(raw):
+        raw["partitions_start"] = "2026-01-01"
+        raw["gold"]["daily"] = {
+            "grain": ["customer_id", "day"],
+            "sql": "SELECT customer_id, CAST(ordered_at AS DATE) AS day FROM {{ silver.orders }}",
+            "incremental": {"time_column": "day", "key_column": "customer_id"},
+        }
+        raw["gold"]["daily_v2"] = {
+            "grain": ["customer_id", "day"],
+            "sql": "SELECT * FROM {{ gold.daily }}",
+            "incremental": {"time_column": "day", "key_column": "day"},
+        }
+
+    path = _broken(tmp_path, mutate)
+    with pytest.raises(SpecError, match=r"'day' must be the key_column of gold\.daily"):
         load_spec(path)
 
 

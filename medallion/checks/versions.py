@@ -1,7 +1,10 @@
 """Two versions of a gold product side by side: how do they differ before one is promoted?
 
 Keys are compared on the grain (overlap, lost, gained); every common column is compared on
-the matched keys (share of rows whose value changed), and by its null share and mean.
+the matched keys (share of rows whose value changed), and by its null share and mean. When
+the new version is incremental and its last build recomputed a window, both versions are
+compared on that window (its days and changed entities) and the row counts on the whole
+tables: what did not change was compared when it did.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import duckdb
 from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
 from medallion.spec import ProductSpec
-from medallion.zones.sql import quote
+from medallion.zones.gold_windows import builds_table
+from medallion.zones.sql import literal, quote
+from medallion.zones.tables import table_exists
 
 EXAMPLES = 5
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
@@ -21,18 +26,57 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
+def last_window(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> tuple | None:
+    """(start, end, keys) of the last build of an incremental gold product when it
+    recomputed a window; None after a full build or for a product without a strategy."""
+    strategy = spec.gold[name].incremental
+    if strategy is None or not table_exists(con, builds_table(spec)):
+        return None
+    last = con.execute(
+        f"""SELECT full_rebuild, window_start, window_end, coalesce(keys, [])
+            FROM {builds_table(spec)} WHERE gold = ? ORDER BY built_at DESC LIMIT 1""",
+        [name],
+    ).fetchone()
+    return None if last is None or last[0] else tuple(last[1:])
+
+
+def _window_rows(spec: ProductSpec, name: str, table: str, window: tuple | None) -> str:
+    """The rows of `table` inside the window (all rows without one), as a subquery."""
+    strategy = spec.gold[name].incremental
+    if window is None or strategy is None:
+        return table
+    start, end, keys = window
+    column = quote(strategy.time_column)
+    days = (
+        f"({column} >= DATE '{start}' AND {column} < DATE '{end}')"
+        if start is not None
+        else "FALSE"
+    )
+    entities = (
+        f" OR list_contains([{', '.join(literal(k) for k in keys)}]::VARCHAR[], "
+        f"CAST({quote(strategy.key_column)} AS VARCHAR))"
+        if keys and strategy.key_column
+        else ""
+    )
+    return f"(SELECT * FROM {table} WHERE {days}{entities})"
+
+
 def compare_versions(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> CheckOutcome:
-    """Compare gold `name` with the version it replaces (`version_of`)."""
+    """Compare gold `name` with the version it replaces (`version_of`): on the window its
+    last build recomputed when it is incremental, row counts on the whole tables."""
     gold = spec.gold[name]
     base = gold.version_of or ""
     new_table, base_table = spec.table("gold", name), spec.table("gold", base)
+    window = last_window(con, spec, name)
+    new_rows_sql = _window_rows(spec, name, new_table, window)
+    base_rows_sql = _window_rows(spec, name, base_table, window)
     grain = [quote(c) for c in gold.grain]
     keys = ", ".join(grain)
     on = " AND ".join(f"n.{c} = b.{c}" for c in grain)
     base_rows, new_rows, base_keys, new_keys, shared, lost, examples = con.execute(
         f"""
-        WITH b AS (SELECT DISTINCT {keys} FROM {base_table}),
-             n AS (SELECT DISTINCT {keys} FROM {new_table})
+        WITH b AS (SELECT DISTINCT {keys} FROM {base_rows_sql}),
+             n AS (SELECT DISTINCT {keys} FROM {new_rows_sql})
         SELECT (SELECT count(*) FROM {base_table}), (SELECT count(*) FROM {new_table}),
                (SELECT count(*) FROM b), (SELECT count(*) FROM n),
                (SELECT count(*) FROM b JOIN n ON {on}),
@@ -43,7 +87,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: st
     ).fetchone()
     base_columns, new_columns = _columns(con, base_table), _columns(con, new_table)
     common = [c for c in new_columns if c in base_columns and c not in gold.grain]
-    columns = _column_differences(con, base_table, new_table, on, common, base_columns)
+    columns = _column_differences(con, base_rows_sql, new_rows_sql, on, common, base_columns)
     lost_share = lost / base_keys if base_keys else 0.0
     row_change = (new_rows - base_rows) / base_rows if base_rows else 0.0
     limits = gold.comparison
@@ -63,6 +107,10 @@ def compare_versions(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: st
         or f"{name} keeps all {base_keys:,} keys of {base}; {new_keys - shared:,} new key(s)",
         metadata={
             "base_version": base,
+            "compared_on": "the whole tables"
+            if window is None
+            else f"the window its last build recomputed: days [{window[0]}, {window[1]}) "
+            f"and {len(window[2])} changed entities (row counts: whole tables)",
             "rows": {"base": base_rows, "new": new_rows, "change": round(row_change, 6)},
             "keys": {
                 "base": base_keys,

@@ -124,8 +124,10 @@ def _write(
             f"SELECT count(*), {f'max({column})' if column else 'NULL'} FROM {table}"
         ).fetchone()
         con.execute(
-            f"INSERT INTO {builds_table(spec)} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, "
-            "MAP(?::VARCHAR[], ?::BIGINT[]), ?)",
+            f"""INSERT INTO {builds_table(spec)} (gold, built_at, full_rebuild, reason,
+                    fingerprint, window_start, window_end, newest, watermarks, rows_written, keys)
+                VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, MAP(?::VARCHAR[], ?::BIGINT[]),
+                        ?, ?::VARCHAR[])""",
             [
                 name,
                 window.full,
@@ -137,6 +139,7 @@ def _write(
                 [entity for entity, _ in window.watermarks],
                 [seq for _, seq in window.watermarks],
                 int(written),
+                list(window.keys),
             ],
         )
         con.execute("COMMIT")

@@ -71,8 +71,14 @@ def ensure_builds(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> None:
         f"""CREATE TABLE IF NOT EXISTS {builds_table(spec)} (
             gold VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, full_rebuild BOOLEAN NOT NULL,
             reason VARCHAR, fingerprint VARCHAR NOT NULL, window_start DATE, window_end DATE,
-            newest DATE, watermarks MAP(VARCHAR, BIGINT) NOT NULL, rows_written BIGINT)"""
+            newest DATE, watermarks MAP(VARCHAR, BIGINT) NOT NULL, rows_written BIGINT,
+            keys VARCHAR[])"""
     )
+    # `keys` (the entities a windowed build recomputed on every day, read by gold that reads
+    # this gold) came after the table: add it to a warehouse built before
+    columns = [row[0] for row in con.execute(f"DESCRIBE {builds_table(spec)}").fetchall()]
+    if "keys" not in columns:
+        con.execute(f"ALTER TABLE {builds_table(spec)} ADD COLUMN keys VARCHAR[]")
 
 
 def _last_build(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> tuple | None:
@@ -87,13 +93,42 @@ def _inputs(spec: ProductSpec, name: str) -> list[str]:
     return [table for zone, table in spec.gold_inputs(name) if zone == "silver"]
 
 
+def _gold_inputs(spec: ProductSpec, name: str) -> list[str]:
+    return [table for zone, table in spec.gold_inputs(name) if zone == "gold"]
+
+
 def _latest_merges(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> dict:
+    """Per silver input its last merge, per gold input (as 'gold.<name>') its build count."""
     rows = con.execute(
         f"""SELECT entity, max(merge_seq) FROM {batches_table(spec)}
             WHERE list_contains(?, entity) GROUP BY 1""",
         [_inputs(spec, name)],
     ).fetchall()
-    return {entity: int(seq) for entity, seq in rows}
+    builds = con.execute(
+        f"""SELECT 'gold.' || gold, count(*) FROM {builds_table(spec)}
+            WHERE list_contains(?, gold) GROUP BY 1""",
+        [_gold_inputs(spec, name)],
+    ).fetchall()
+    return {entity: int(seq) for entity, seq in [*rows, *builds]}
+
+
+def _gold_input_changes(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, table: str, read: int
+) -> tuple[str, date | None, date | None, set[str]]:
+    """What the builds of an incremental gold input after the first `read` ones recomputed:
+    (why a full rebuild is needed or "", first day, last day + 1, entities). Its days are
+    taken as this product's days (both follow the same time axis)."""
+    builds = con.execute(
+        f"""SELECT full_rebuild, window_start, window_end, coalesce(keys, [])
+            FROM {builds_table(spec)} WHERE gold = ? ORDER BY built_at OFFSET ?""",
+        [table, read],
+    ).fetchall()
+    if any(full for full, *_ in builds):
+        return f"gold {table} was rebuilt", None, None, set()
+    timed = [(start, end) for _, start, end, _ in builds if start is not None and start < end]
+    first = min((start for start, _ in timed), default=None)
+    last = max((end for _, end in timed), default=None)
+    return "", first, last, {key for *_, keys in builds for key in keys}
 
 
 def plan_window(
@@ -185,6 +220,16 @@ def _changed_window(
             last = max(last or high, high)
         if why:
             return GoldWindow(True, why, watermarks=marks)
+    for table in _gold_inputs(spec, name):
+        rebuilt_why, low, end, entities_of = _gold_input_changes(
+            con, spec, table, read.get(f"gold.{table}", 0)
+        )
+        if rebuilt_why:
+            return GoldWindow(True, rebuilt_why, watermarks=marks)
+        if low is not None and end is not None:
+            first = min(first or low, low)
+            last = max(last or end - timedelta(days=1), end - timedelta(days=1))
+        keys.update(entities_of)
     entities = tuple(sorted(keys))
     changed = f"; {len(entities)} {strategy.key_column} value(s) changed" if entities else ""
     if first is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from medallion.checks.versions import compare_versions
 from medallion.resources.pseudonymization import hmac_pads
 from medallion.spec import load_spec
 from medallion.zones.bronze import ingest_source
@@ -24,7 +25,7 @@ GROUP BY ALL
 """
 
 
-def _spec(tmp_path, orders_time_column: str | None):
+def _spec(tmp_path, orders_time_column: str | None, with_v2: bool = False):
     """The tiny shop with `customer_days`: one row per customer and day of orders, with the
     customer's current country, incremental by day and by customer."""
     raw = yaml.safe_load(TINY_SPEC)
@@ -36,6 +37,13 @@ def _spec(tmp_path, orders_time_column: str | None):
         "sql": CUSTOMER_DAYS,
         "incremental": {"time_column": "day", "key_column": "customer_id"},
     }
+    if with_v2:
+        raw["gold"]["customer_days_v2"] = {
+            "version_of": "customer_days",
+            "grain": ["customer_id", "day"],
+            "sql": "SELECT *, amount * 2 AS doubled FROM {{ gold.customer_days }}",
+            "incremental": {"time_column": "day", "key_column": "customer_id"},
+        }
     path = tmp_path / "products" / "shop" / "product.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
@@ -122,3 +130,33 @@ def test_key_column_must_be_a_grain_column(tmp_path):
     path = write(tmp_path / "product.yaml", yaml.safe_dump(raw))
     with pytest.raises(Exception, match="key_column 'customer_id' must be a grain column"):
         load_spec(path)
+
+
+def test_gold_on_gold_follows_its_input_and_versions_compare_on_the_window(con, tmp_path, landing):
+    spec = _spec(tmp_path, orders_time_column="ordered_at", with_v2=True)
+    _run(con, spec, landing)
+    assert build_gold(con, spec, "customer_days_v2").window.full
+    whole = compare_versions(con, spec, "customer_days_v2")
+    assert whole.metadata["compared_on"] == "the whole tables"
+    assert whole.metadata["keys"]["base"] == 2
+    write(
+        landing / "customers" / "customers_2026-01-06.json",
+        '{"customer_id": 11, "email": "bob@example.com", "country": "NL",'
+        ' "updated_at": "2026-01-06 09:00:00"}',
+    )
+    _run(con, spec, landing)
+    follows = build_gold(con, spec, "customer_days_v2")
+    assert follows.window.keys == ("11",) and (follows.rows_replaced, follows.rows_written) == (
+        1,
+        1,
+    )
+    assert con.execute(
+        "SELECT country FROM shop_gold.customer_days_v2 WHERE customer_id = 11"
+    ).fetchall() == [("NL",)]
+    compared = compare_versions(con, spec, "customer_days_v2")
+    assert "1 changed entities" in compared.metadata["compared_on"]
+    assert compared.metadata["keys"] == {"base": 1, "new": 1, "shared": 1, "lost": 0, "gained": 0}
+    assert compared.metadata["rows"]["base"] == 2  # whole-table counts
+    before = table_fingerprint(con, "shop_gold.customer_days_v2")
+    build_gold(con, spec, "customer_days_v2", full_refresh=True)
+    assert table_fingerprint(con, "shop_gold.customer_days_v2") == before
