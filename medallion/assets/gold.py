@@ -47,6 +47,13 @@ def _gold_asset(
     gold = spec.gold[name]
     table = spec.table("gold", name)
     engine = "polars" if gold.polars else "sql"
+    # Incremental gold over silver is daily-partitioned; gold over incremental gold (a new
+    # version of it) follows its input's windows unpartitioned: Dagster cannot resolve a
+    # partitioned input of a partitioned asset in a run without a partition (`medallion
+    # demo`, `medallion bench`).
+    partitioned = gold.incremental is not None and all(
+        zone == "silver" for zone, _ in spec.gold_inputs(name)
+    )
 
     @dg.asset(
         key=key,
@@ -58,8 +65,8 @@ def _gold_asset(
         metadata={"dagster/table_name": table, "grain": gold.grain},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, GOLD_CHECKS),
-        partitions_def=daily_partitions(spec) if gold.incremental else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if gold.incremental else None,
+        partitions_def=daily_partitions(spec) if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )
     def _gold(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
