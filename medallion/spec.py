@@ -223,9 +223,26 @@ class SourceSpec(_Strict):
             _check_identifier(name, "derived column")
             if name in self.columns:
                 raise ValueError(f"derived column {name!r} is also a delivered column")
+        self._check_keys()
+        self._check_time_and_version()
+        completeness = self.completeness.columns or []
+        unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
+        if unknown:
+            raise ValueError(f"completeness.columns {unknown} are not declared columns")
+        names = [rule.name for rule in self.rules]
+        if len(names) != len(set(names)):
+            raise ValueError(f"rule names must be unique, got {names}")
+        return self
+
+    def _check_keys(self) -> None:
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"key column(s) {missing} are not declared in columns")
+        pii_keys = [k for k in self.key if self.columns[k].pii]
+        if pii_keys:
+            raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
+
+    def _check_time_and_version(self) -> None:
         if self.version_column and self.version_column not in self.columns:
             raise ValueError(f"version_column {self.version_column!r} is not declared in columns")
         if self.version_column and self.columns[self.version_column].pii:
@@ -238,17 +255,6 @@ class SourceSpec(_Strict):
             )
         if self.time_column in self.columns and self.columns[self.time_column].pii:
             raise ValueError(f"time_column {self.time_column!r} cannot be PII")
-        completeness = self.completeness.columns or []
-        unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
-        if unknown:
-            raise ValueError(f"completeness.columns {unknown} are not declared columns")
-        names = [rule.name for rule in self.rules]
-        if len(names) != len(set(names)):
-            raise ValueError(f"rule names must be unique, got {names}")
-        pii_keys = [k for k in self.key if self.columns[k].pii]
-        if pii_keys:
-            raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
-        return self
 
     @property
     def pii_columns(self) -> list[str]:
@@ -376,14 +382,7 @@ def greater_is_better(metric: str) -> bool:
 class VariantSpec(_Strict):
     """One model variant: an estimator from the allow-list and its hyper-parameters."""
 
-    estimator: Literal[
-        "logistic_regression",
-        "random_forest",
-        "hist_gradient_boosting",
-        "ridge",
-        "random_forest_regressor",
-        "hist_gradient_boosting_regressor",
-    ]
+    estimator: Literal[ESTIMATORS]  # type: ignore[valid-type]  # the names, from TASK_ESTIMATORS
     params: dict[str, int | float | str | bool | None] = Field(
         default_factory=dict, description="Hyper-parameters passed to the scikit-learn estimator."
     )

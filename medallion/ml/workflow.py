@@ -139,15 +139,19 @@ def gold_version_tags(spec: ProductSpec) -> dict[str, str]:
 
 def _common_tags(spec: ProductSpec, data_version: str, role: str) -> dict[str, str]:
     model = _model(spec)
-    return gold_version_tags(spec) | {
-        "product": spec.name,
-        "task": model.task,
-        "role": role,
-        "data_version": data_version,
-        "code_version": registry.code_version(),
-        "spec_hash": registry.spec_hash(spec),
-        "seed": str(model.seed),
-    }
+    return (
+        gold_version_tags(spec)
+        | {
+            "product": spec.name,
+            "task": model.task,
+            "role": role,
+            "data_version": data_version,
+            "code_version": registry.code_version(),
+            "spec_hash": registry.spec_hash(spec),
+            "seed": str(model.seed),
+        }
+        | registry.git_tags()
+    )
 
 
 def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:

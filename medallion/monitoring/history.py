@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from medallion.spec import ProductSpec
+from medallion.zones.sql import transaction
 
 ZONE = "monitoring"
 DRIFT_HISTORY = "drift_history"
@@ -103,19 +104,15 @@ def append(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, rows: p
     staged = rows.with_columns(pl.lit(None).alias(c) for c in missing).select(columns)
     con.register("_monitoring_rows", staged)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"DELETE FROM {table} WHERE (model_version, window_end) IN "
-            "(SELECT DISTINCT model_version, window_end FROM _monitoring_rows)"
-        )
-        con.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM _monitoring_rows"
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                f"DELETE FROM {table} WHERE (model_version, window_end) IN "
+                "(SELECT DISTINCT model_version, window_end FROM _monitoring_rows)"
+            )
+            con.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM _monitoring_rows"
+            )
     finally:
         con.unregister("_monitoring_rows")
     return staged.height

@@ -24,7 +24,7 @@ import pyarrow as pa
 from medallion.spec import ProductSpec, SourceSpec
 from medallion.zones import landing as files
 from medallion.zones.landing import LEDGER, FileState, discover, file_sha256
-from medallion.zones.sql import literal, quote
+from medallion.zones.sql import literal, quote, transaction
 from medallion.zones.text_files import (
     PARSE_ERROR_COLUMN,
     RESCUED_COLUMN,
@@ -549,14 +549,8 @@ def ingest_file(
     if _already_ingested(con, f"{spec.schema('bronze')}.{LEDGER}", landing):
         return None
     stamp = ingested_at or datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        rows = _append(con, spec, source_name, landing, stamp)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return rows
+    with transaction(con):
+        return _append(con, spec, source_name, landing, stamp)
 
 
 def readable(error: BaseException) -> str:
@@ -652,18 +646,18 @@ def _take(con, spec, source_name, pending: dict[str, LandingFile], report: Inges
     stamp = datetime.now(UTC).replace(tzinfo=None)
     source = spec.sources[source_name]
     together = source.format == "parquet" and not set(PARQUET_SCAN_COLUMNS) & set(source.columns)
-    con.execute("BEGIN TRANSACTION")
     try:
-        if together:
-            appended = _append_parquet_files(con, spec, source_name, list(pending.values()), stamp)
-        else:
-            appended = [
-                (landing, _append(con, spec, source_name, landing, stamp))
-                for landing in pending.values()
-            ]
-        con.execute("COMMIT")
+        with transaction(con):
+            if together:
+                appended = _append_parquet_files(
+                    con, spec, source_name, list(pending.values()), stamp
+                )
+            else:
+                appended = [
+                    (landing, _append(con, spec, source_name, landing, stamp))
+                    for landing in pending.values()
+                ]
     except LandingFileError:
-        con.execute("ROLLBACK")
         appended = []
         for landing in pending.values():
             try:
@@ -675,9 +669,6 @@ def _take(con, spec, source_name, pending: dict[str, LandingFile], report: Inges
                 report.refusals.append(
                     (landing.path, landing.sha256, landing.size_bytes, str(error))
                 )
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     for landing, rows in appended:
         report.ingested.append((landing.path.name, rows))
         report.batch_ids.append(landing.batch_id)

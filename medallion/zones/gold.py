@@ -17,7 +17,7 @@ import polars as pl
 from medallion.references import load_reference
 from medallion.spec import ProductSpec
 from medallion.zones.gold_windows import GoldWindow, builds_table, gold_fingerprint, plan_window
-from medallion.zones.sql import quote
+from medallion.zones.sql import quote, transaction
 from medallion.zones.tables import table_exists
 
 PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFrame]
@@ -107,8 +107,7 @@ def _write(
     strategy = spec.gold[name].incremental
     column = quote(strategy.time_column) if strategy else ""
     inside = window_filter(spec, name, window)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('gold')}")
         if window.full:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
@@ -138,10 +137,6 @@ def _write(
                 int(written),
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return GoldBuild(window, int(written), int(replaced), int(rows))
 
 

@@ -20,7 +20,7 @@ import duckdb
 from medallion.spec import LINEAGE_COLUMNS, ProductSpec
 from medallion.zones.bronze import LEDGER, PARSE_ERROR_COLUMN
 from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
-from medallion.zones.sql import literal, quote
+from medallion.zones.sql import literal, quote, transaction
 from medallion.zones.tables import table_exists
 
 TYPED = "_silver_typed"
@@ -491,13 +491,7 @@ def _apply(
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, write, spec: ProductSpec):  # type: ignore[no-untyped-def]
     """Run `write` (which returns the rows it replaced) in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('silver')}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('quarantine')}")
-        result = write()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return result
+        return write()

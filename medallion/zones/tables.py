@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import duckdb
 
-from medallion.zones.sql import quote
+from medallion.zones.sql import quote, transaction
 
 MASK = "•••"
 T = TypeVar("T")
@@ -72,15 +72,10 @@ def replace_table(
         The new table's row count.
     """
     schema = table.split(".", 1)[0]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}", params or {})
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(rows)
 
 
