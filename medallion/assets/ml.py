@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from medallion import markdown
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
@@ -221,15 +222,12 @@ def _baseline_result(context: dg.AssetExecutionContext, spec: ProductSpec, data_
     return baseline
 
 
-def _markdown(header: list[str], rows: list[list[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return str(value).replace("|", "\\|")
+def _cell(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    return markdown.table(header, rows, _cell)
 
 
 def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from medallion import markdown
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.jobs import has_model
@@ -42,14 +43,14 @@ def monitoring_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     return [build_evaluation_asset(spec)] if has_model(spec) else []
 
 
-def _markdown(header: list[str], rows: list[list[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if math.isnan(value) else f"{value:.4g}"
-        return str(value)
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    return markdown.table(header, rows, _cell)
 
 
 def drift_outcomes(window: "WindowDrift", spec: ProductSpec) -> list[CheckOutcome]:

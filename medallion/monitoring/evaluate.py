@@ -41,6 +41,7 @@ from medallion.monitoring.windows import (
 )
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import ModelSpec, MonitoringSpec, ProductSpec
+from medallion.zones.sql import quote
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 SCORE = "_score"
@@ -87,10 +88,6 @@ def _columns(model: ModelSpec) -> list[str]:
     return list(dict.fromkeys([model.entity_key, model.time_column, *model.features, model.target]))
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _read_rows(
     con: duckdb.DuckDBPyConnection,
     spec: ProductSpec,
@@ -100,9 +97,9 @@ def _read_rows(
 ) -> pl.DataFrame:
     """Gold rows (the model's columns) whose day lies in first..last."""
     model = _model(spec)
-    select = ", ".join(_quote(c) for c in _columns(model))
-    day = f"CAST({_quote(model.time_column)} AS DATE)"
-    label = f" AND {_quote(model.target)} IS NOT NULL" if labelled else ""
+    select = ", ".join(quote(c) for c in _columns(model))
+    day = f"CAST({quote(model.time_column)} AS DATE)"
+    label = f" AND {quote(model.target)} IS NOT NULL" if labelled else ""
     return con.execute(
         f"SELECT {select} FROM {spec.table('gold', model.table)} "
         f"WHERE {day} BETWEEN ? AND ?{label} ORDER BY ALL",
@@ -113,9 +110,9 @@ def _read_rows(
 def _latest_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date, date | None]:
     """The gold table's last day, and its last labelled day."""
     model = _model(spec)
-    day = f"CAST({_quote(model.time_column)} AS DATE)"
+    day = f"CAST({quote(model.time_column)} AS DATE)"
     latest, labelled = con.execute(
-        f"SELECT max({day}), max({day}) FILTER (WHERE {_quote(model.target)} IS NOT NULL) "
+        f"SELECT max({day}), max({day}) FILTER (WHERE {quote(model.target)} IS NOT NULL) "
         f"FROM {spec.table('gold', model.table)}"
     ).fetchone()
     if latest is None:

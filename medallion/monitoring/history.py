@@ -60,6 +60,23 @@ COLUMNS = {
 }
 
 
+_POLARS_TYPES = {
+    "DATE": pl.Date,
+    "VARCHAR": pl.String,
+    "DOUBLE": pl.Float64,
+    "BIGINT": pl.Int64,
+    "TIMESTAMP": pl.Datetime("us"),
+}
+
+
+def frame_schema(name: str, columns: tuple[str, ...] | None = None) -> dict[str, pl.DataType]:
+    """The Polars types of a history table's columns, from COLUMNS (by default all but the
+    run stamp), so the frames written and the table declared cannot disagree."""
+    declared = COLUMNS[name]
+    chosen = columns or tuple(c for c in declared if c not in _RUN_COLUMNS)
+    return {c: _POLARS_TYPES[declared[c].removesuffix(" NOT NULL")] for c in chosen}
+
+
 def history_table(spec: ProductSpec, name: str) -> str:
     """e.g. churn_monitoring.drift_history"""
     return spec.table(ZONE, name)

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from medallion.ml.metrics import holdout_metrics
+from medallion.monitoring.history import PERFORMANCE_HISTORY, frame_schema
 from medallion.monitoring.windows import Window
 from medallion.spec import MonitoringSpec, greater_is_better
 
@@ -202,17 +203,4 @@ def history_rows(results: list[WindowPerformance]) -> pl.DataFrame:
                     "positive_entities": result.positive_entities,
                 }
             )
-    schema = {
-        "window_start": pl.Date,
-        "window_end": pl.Date,
-        "metric": pl.String,
-        "value": pl.Float64,
-        "holdout_value": pl.Float64,
-        "warn_threshold": pl.Float64,
-        "threshold": pl.Float64,
-        "status": pl.String,
-        "rows": pl.Int64,
-        "positives": pl.Int64,
-        "positive_entities": pl.Int64,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema=frame_schema(PERFORMANCE_HISTORY))

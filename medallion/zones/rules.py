@@ -271,7 +271,9 @@ def source_rules(source: SourceSpec) -> list[Rule]:
     return rules
 
 
-def reason_case(rules: list[Rule], variable: str) -> str:
-    """SQL CASE mapping a rule name held in `variable` to its readable reason."""
-    branches = " ".join(f"WHEN {literal(r.name)} THEN {literal(r.reason)}" for r in rules)
-    return f"CASE {variable} {branches} ELSE {variable} END"
+def reason_case(rules: list[Rule], variable: str, first: dict[str, str] | None = None) -> str:
+    """SQL CASE mapping a rule name held in `variable` to its readable reason; `first` maps
+    names to SQL expressions of their own, tried before the rules."""
+    branches = [f"WHEN {literal(name)} THEN {sql}" for name, sql in (first or {}).items()]
+    branches += [f"WHEN {literal(r.name)} THEN {literal(r.reason)}" for r in rules]
+    return f"CASE {variable} {' '.join(branches)} ELSE {variable} END"

@@ -147,10 +147,8 @@ def quarantine_sql(spec: ProductSpec, source_name: str, batches: str = "") -> st
     """Bronze rows, as delivered, that broke a rule, with the rules and a readable reason
     (only of the batches `batches` selects, when given)."""
     rules = source_rules(spec.sources[source_name])
-    readable = reason_case(rules, "rule").replace(
-        "CASE rule ",
-        f"CASE rule WHEN '{MALFORMED}' THEN 'malformed line, ' || b.{PARSE_ERROR_COLUMN} ",
-        1,
+    readable = reason_case(
+        rules, "rule", first={MALFORMED: f"'malformed line, ' || b.{PARSE_ERROR_COLUMN}"}
     )
     reason = f"array_to_string(list_transform(q._violations, rule -> {readable}), '; ')"
     return f"""

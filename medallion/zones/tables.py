@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import duckdb
 
+from medallion import markdown
 from medallion.zones.sql import quote, transaction
 
 MASK = "•••"
@@ -100,13 +101,10 @@ def markdown_table(columns: list[str], rows: list[tuple], max_width: int = 40) -
     """A small markdown table for Dagster metadata previews."""
 
     def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        text = text.replace("|", "\\|").replace("\n", " ")
+        text = "" if value is None else str(value).replace("\n", " ")
         return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown.table(columns, rows, cell)
 
 
 def table_fingerprint(
