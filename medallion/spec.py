@@ -664,7 +664,10 @@ class MonitoringSpec(_Strict):
         "reference days in the same phase (weekday for 7) are used. None: no season.",
     )
     max_catch_up_windows: int = Field(
-        default=7, ge=1, description="Windows evaluated per run at most when days were missed."
+        default=7,
+        ge=1,
+        description="Windows evaluated per run at most when days were missed: the latest "
+        "ones; older missed days are skipped, not caught up later.",
     )
     bins: int = Field(default=10, ge=2, description="Reference-quantile bins of the PSI.")
     psi_warn: float = Field(default=0.1, gt=0)

@@ -402,8 +402,9 @@ def evaluate(
     run_id: str | None = None,
     log_to_mlflow: bool = True,
 ) -> Evaluation:
-    """Evaluate the champion on every window not yet evaluated (at most
-    `max_catch_up_windows`), append the history and log the statistics and charts to MLflow.
+    """Evaluate the champion on the windows not yet evaluated (the latest
+    `max_catch_up_windows` of them; older ones are skipped), append the history and log the
+    statistics and charts to MLflow.
 
     Args:
         spec: the product; `model` names the gold table and columns, `monitoring` the rules.

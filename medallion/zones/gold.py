@@ -1,8 +1,10 @@
 """Silver → gold: consumer-ready products built by SQL in DuckDB or by a Polars function.
 
-SQL runs where the data is. A Polars transform receives its inputs as lazy frames read
-from DuckDB through Arrow (no pandas, no row loops) and returns a lazy frame, which is
-collected once and written back through Arrow; both swap the table in atomically.
+SQL runs where the data is. A Polars transform receives its inputs read whole from DuckDB
+through Arrow into memory (no pandas, no row loops; only the rows of the recomputed window's
+history when the gold table is incremental), each wrapped as a LazyFrame so the function's
+own steps are planned together; it returns a lazy or an eager frame, collected once and
+written back through Arrow. Both swap the table in atomically.
 """
 
 from __future__ import annotations

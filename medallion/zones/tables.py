@@ -22,8 +22,8 @@ def retry_on_one_thread(
 ) -> T:
     """Run `build`; when DuckDB runs out of its memory limit, run it once more on one thread.
 
-    Windows, sorts and hash tables take memory per thread: at 10M rows customer_features
-    needs about 1.2 GB on two threads and completes within 512MB on one, 50% slower. `build`
+    Windows, sorts and hash tables take memory per thread, so one thread fits where two do
+    not, more slowly. `build`
     must leave nothing behind when it fails (each build is one transaction). `notify` is told
     when the retry happens.
     """
