@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ZONES = ("bronze", "silver", "gold")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -366,6 +374,12 @@ CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "l
 REGRESSION_METRICS = ("rmse", "mae", "r2", "median_ae")
 TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 DEFAULT_PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+TASK_DEFAULTS = {
+    "primary_metric": DEFAULT_PRIMARY_METRIC,
+    "threshold_rule": {"classification": "max_f1"},
+    "decision_threshold": {"classification": 0.5},
+}
+"""What ModelSpec fills in, per task, for a field left unset."""
 ERROR_METRICS = ("rmse", "mae", "median_ae")
 """Regression metrics in the target's units: their drops have no default that fits every
 target, so monitoring must state them."""
@@ -490,8 +504,8 @@ class GatesSpec(_Strict):
             wrong = [name for name in REGRESSION_BIAS_BOUNDS if getattr(self, name) is not None]
             if wrong:
                 raise ValueError(
-                    f"gates.{wrong[0]} bounds the errors of a regression model; a "
-                    "classification model is bounded by gates.bias_max_difference (a "
+                    f"{wrong[0]} bounds the errors of a regression model; a "
+                    "classification model is bounded by bias_max_difference (a "
                     "difference of rates)"
                 )
             defaults = {"bias_max_difference": 0.1, "min_recall": 0.2, "min_lift": 1.5}
@@ -502,13 +516,13 @@ class GatesSpec(_Strict):
         ]
         if usefulness:
             raise ValueError(
-                f"gates.{usefulness[0]} bounds a classifier's decisions at its threshold; a "
+                f"{usefulness[0]} bounds a classifier's decisions at its threshold; a "
                 "regression model has no threshold"
             )
         if self.bias_max_difference is not None:
             raise ValueError(
-                "gates.bias_max_difference bounds rates of a classifier; a regression model is "
-                f"bounded by gates.{', gates.'.join(REGRESSION_BIAS_BOUNDS)}"
+                "bias_max_difference bounds rates of a classifier; a regression model is "
+                f"bounded by {', '.join(REGRESSION_BIAS_BOUNDS)}"
             )
         if all(getattr(self, name) is None for name in REGRESSION_BIAS_BOUNDS):
             return self.model_copy(update={"bias_max_mae_ratio": 1.25})
@@ -533,6 +547,7 @@ class ModelSpec(_Strict):
     sensitive: list[str] = Field(default_factory=list)
     task: Task = "classification"
     primary_metric: str | None = Field(
+        validate_default=True,
         default=None,
         description="Metric that ranks variants and gates accuracy (roc_auc for "
         "classification, rmse for regression when not set).",
@@ -545,6 +560,7 @@ class ModelSpec(_Strict):
     )
     seed: int = 42
     threshold_rule: ThresholdRule | None = Field(
+        validate_default=True,
         default=None,
         description="Classification: how the decision threshold is chosen on the validation "
         "days: max_f1 (the threshold maximising F1), positive_rate (as many rows selected as "
@@ -558,6 +574,7 @@ class ModelSpec(_Strict):
         "before them.",
     )
     decision_threshold: float | None = Field(
+        validate_default=True,
         default=None,
         gt=0,
         lt=1,
@@ -589,7 +606,7 @@ class ModelSpec(_Strict):
         "train in parallel processes, and one thread scores single rows fastest.",
     )
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
-    gates: GatesSpec = Field(default_factory=GatesSpec)
+    gates: GatesSpec = Field(default_factory=GatesSpec, validate_default=True)
 
     @property
     def is_regression(self) -> bool:
@@ -612,7 +629,7 @@ class ModelSpec(_Strict):
                     f"variants.{name}.estimator: {variant.estimator!r} is not a {self.task} "
                     f"estimator; use one of {', '.join(TASK_ESTIMATORS[self.task])}"
                 )
-        primary = self.primary_metric or DEFAULT_PRIMARY_METRIC[self.task]
+        primary = self.primary_metric
         if primary not in self.metrics:
             raise ValueError(
                 f"primary_metric {primary!r} is not a {self.task} metric; "
@@ -627,14 +644,21 @@ class ModelSpec(_Strict):
             raise ValueError(f"features cannot include target, key or time column: {reserved}")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features are listed more than once")
-        # Fill in the task's defaults; the model is frozen, so set them once, here.
-        object.__setattr__(self, "primary_metric", primary)
-        object.__setattr__(self, "gates", self.gates.for_task(self.task))
-        if not self.is_regression and self.decision_threshold is None:
-            object.__setattr__(self, "decision_threshold", 0.5)
-        if not self.is_regression and self.threshold_rule is None:
-            object.__setattr__(self, "threshold_rule", "max_f1")
         return self
+
+    @field_validator("primary_metric", "threshold_rule", "decision_threshold", "gates")
+    @classmethod
+    def _task_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """The task's default for a field left unset (validated defaults: `task` comes first
+        and is already in `info.data`), so the frozen model is complete when built."""
+        task = info.data.get("task")
+        if task is None:
+            return value
+        if info.field_name == "gates":
+            return value.for_task(task)
+        if value is not None or (task == "regression" and info.field_name != "primary_metric"):
+            return value
+        return TASK_DEFAULTS[info.field_name][task]
 
 
 PERFORMANCE_DROP_DEFAULTS = {"performance_warn_drop": 0.02, "performance_alert_drop": 0.05}
@@ -707,12 +731,14 @@ class MonitoringSpec(_Strict):
         default=14, ge=1, description="Labelled days per performance window (trailing)."
     )
     performance_warn_drop: float | None = Field(
+        validate_default=True,
         default=None,
         ge=0,
         description="Primary metric drop vs the holdout that warns, in the metric's units "
         "(0.02 for a classification metric or r2 when not set).",
     )
     performance_alert_drop: float | None = Field(
+        validate_default=True,
         default=None,
         ge=0,
         description="Primary metric drop vs the holdout that alerts (0.05 when not set).",
@@ -745,17 +771,19 @@ class MonitoringSpec(_Strict):
             raise ValueError(f"schedule must be a cron string of 5 fields, got {value!r}")
         return value
 
+    @field_validator("performance_warn_drop", "performance_alert_drop")
+    @classmethod
+    def _drop_default(cls, value: float | None, info: ValidationInfo) -> float:
+        """The default for a drop left unset (a validated default: model_fields_set still
+        tells ProductSpec it was not stated, which it refuses for an error metric)."""
+        return PERFORMANCE_DROP_DEFAULTS[info.field_name] if value is None else value
+
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringSpec:
         for name in ("psi", "ks", "js"):
             warn, alert = getattr(self, f"{name}_warn"), getattr(self, f"{name}_alert")
             if warn > alert:
                 raise ValueError(f"{name}_warn ({warn}) must not exceed {name}_alert ({alert})")
-        # Fill in the defaults; ProductSpec refuses them for a metric in the target's units,
-        # telling set from defaulted by model_fields_set.
-        for name, default in PERFORMANCE_DROP_DEFAULTS.items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, default)
         if self.performance_warn_drop > self.performance_alert_drop:  # type: ignore[operator]
             raise ValueError("performance_warn_drop must not exceed performance_alert_drop")
         return self
