@@ -29,6 +29,7 @@ from pathlib import Path
 import dagster as dg
 
 from medallion.assets.jobs import has_model, ingest_job_name, monitoring_job_name
+from medallion.assets.keys import ml_key, monitoring_key
 from medallion.build import build_definitions
 from medallion.generate.options import DriftOptions
 from medallion.generate.product import generator_default, run_generator
@@ -151,14 +152,10 @@ def _model_spec(spec: ProductSpec, options: SimulationOptions, horizon: int) -> 
 
 def _label_horizon(settings: Settings, spec: ProductSpec) -> int:
     """Days at the end of the gold feature table whose label is still unknown."""
-    assert spec.model is not None
-    model = spec.model
+    from medallion.ml.snapshot import last_days
+
     with connect(settings.warehouse, read_only=True) as con:
-        latest, labelled = con.execute(
-            f'SELECT max(CAST("{model.time_column}" AS DATE)), '
-            f'max(CAST("{model.time_column}" AS DATE)) FILTER (WHERE "{model.target}" IS NOT NULL) '
-            f"FROM {spec.table('gold', model.table)}"
-        ).fetchone()
+        latest, labelled = last_days(con, spec)
     if latest is None or labelled is None:
         return 0
     return (latest - labelled).days
@@ -239,7 +236,7 @@ def _registered(result: dg.ExecuteInProcessResult, spec: ProductSpec) -> list[st
     assert spec.model is not None
     versions = []
     for variant in spec.model.variants:
-        metadata = _metadata(result, dg.AssetKey([spec.name, "ml", variant]))
+        metadata = _metadata(result, ml_key(spec, variant))
         if metadata:
             versions.append(CandidateRecord.from_metadata(metadata).version)
     return sorted(versions, key=int)
@@ -418,7 +415,7 @@ def _retrain(
     tags = dict(request.tags) | {"dagster/run_key": request.run_key or ""}
     result = runner.run(retrain_job_name(spec), tags=tags)
     after = _champion_version(runner.defs, spec)
-    champion = _metadata(result, dg.AssetKey([spec.name, "ml", "champion"])) or {}
+    champion = _metadata(result, ml_key(spec, "champion")) or {}
     retraining = Retraining(
         day=day,
         run_key=request.run_key or "",
@@ -440,7 +437,7 @@ def _read_evaluation(
     result: dg.ExecuteInProcessResult, spec: ProductSpec, entry: DayReport
 ) -> None:
     """Copy the monitoring run's verdicts into the day's report."""
-    drift = _metadata(result, dg.AssetKey([spec.name, names.GROUP, names.DRIFT]))
+    drift = _metadata(result, monitoring_key(spec, names.DRIFT))
     if drift:
         verdict = MonitoringRecord.from_metadata(drift)
         entry.drift_status = verdict.status
@@ -448,7 +445,7 @@ def _read_evaluation(
     for check in result.get_asset_check_evaluations():
         if check.check_name == names.PREDICTION_DRIFT_CHECK:
             entry.prediction = str(check.metadata["status"].value)
-    performance = _metadata(result, dg.AssetKey([spec.name, names.GROUP, names.PERFORMANCE]))
+    performance = _metadata(result, monitoring_key(spec, names.PERFORMANCE))
     if performance:
         entry.performance = MonitoringRecord.from_metadata(performance).status
 

@@ -16,6 +16,7 @@ import dagster as dg
 
 from medallion import markdown
 from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.keys import gold_key, ml_key
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec, SpecError, greater_is_better
@@ -36,10 +37,6 @@ def latency_check(variant: str) -> str:
 
 PROMOTED_CHECK = "new_champion"
 ML_KINDS = {"scikitlearn", "mlflow"}
-
-
-def ml_key(spec: ProductSpec, name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, "ml", name])
 
 
 def ml_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
@@ -109,7 +106,7 @@ def build_snapshot_asset(spec: ProductSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=ml_key(spec, "snapshot"),
-        deps=[dg.AssetKey([spec.name, "gold", spec.model.table])],
+        deps=[gold_key(spec, spec.model.table)],
         group_name=GROUP,
         kinds={"duckdb", "parquet"},
         op_tags=DUCKDB_TAG,

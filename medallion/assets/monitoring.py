@@ -18,7 +18,7 @@ from medallion import markdown
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.jobs import has_model
-from medallion.assets.ml import ml_key
+from medallion.assets.keys import gold_key, ml_key, monitoring_key
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
 from medallion.resources.tracking import TrackingResource
@@ -32,10 +32,6 @@ if TYPE_CHECKING:  # the evaluation imports MLflow; load it only when an evaluat
     from medallion.monitoring.records import MonitoringRecord
 
 KINDS = {"duckdb", "polars", "mlflow"}
-
-
-def monitoring_key(spec: ProductSpec, name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, names.GROUP, name])
 
 
 def monitoring_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
@@ -243,9 +239,9 @@ def _asset_specs(spec: ProductSpec) -> list[dg.AssetSpec]:
     """The drift and performance assets one evaluation materializes."""
     assert spec.model is not None
     monitoring = spec.monitoring
-    gold_key = dg.AssetKey([spec.name, "gold", spec.model.table])
+    gold = gold_key(spec, spec.model.table)
     common = {
-        "deps": [gold_key, ml_key(spec, "champion")],
+        "deps": [gold, ml_key(spec, "champion")],
         "group_name": names.GROUP,
         "kinds": KINDS,
         "tags": {"medallion/product": spec.name},

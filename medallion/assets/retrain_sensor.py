@@ -9,7 +9,7 @@ in the same SensorResult as the request, so a failed tick re-reads the events.
 import dagster as dg
 
 from medallion.assets.jobs import retrain_job_name
-from medallion.assets.monitoring import monitoring_key
+from medallion.assets.keys import monitoring_key
 from medallion.monitoring import names
 from medallion.monitoring.records import MonitoringRecord
 from medallion.monitoring.retrain import AlertEvent, RetrainCursor, plan_retrain, retrain_run_key

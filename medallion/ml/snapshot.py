@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -68,6 +69,19 @@ def labelled_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> int:
             f"FROM {spec.table('gold', model.table)} WHERE {quote(model.target)} IS NOT NULL"
         ).fetchone()[0]
     )
+
+
+def last_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date | None, date | None]:
+    """The gold feature table's last day and its last labelled day (None when there is none):
+    the days between them are the label horizon, labels not known yet."""
+    assert spec.model is not None
+    model = spec.model
+    day = f"CAST({quote(model.time_column)} AS DATE)"
+    latest, labelled = con.execute(
+        f"SELECT max({day}), max({day}) FILTER (WHERE {quote(model.target)} IS NOT NULL) "
+        f"FROM {spec.table('gold', model.table)}"
+    ).fetchone()
+    return latest, labelled
 
 
 def days_needed(spec: ProductSpec) -> int:

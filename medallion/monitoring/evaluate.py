@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from medallion.ml.snapshot import last_days
 from medallion.monitoring import charts, history
 from medallion.monitoring.champion import (
     Champion,
@@ -110,11 +111,7 @@ def _read_rows(
 def _latest_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date, date | None]:
     """The gold table's last day, and its last labelled day."""
     model = _model(spec)
-    day = f"CAST({quote(model.time_column)} AS DATE)"
-    latest, labelled = con.execute(
-        f"SELECT max({day}), max({day}) FILTER (WHERE {quote(model.target)} IS NOT NULL) "
-        f"FROM {spec.table('gold', model.table)}"
-    ).fetchone()
+    latest, labelled = last_days(con, spec)
     if latest is None:
         raise ValueError(f"{spec.table('gold', model.table)} is empty; materialize gold first")
     return latest, labelled
