@@ -16,7 +16,6 @@ LONGER = {
     "products/churn/transforms.py:daily_revenue": 83,
     "products/churn/generator.py:_customers": 75,
     "products/churn/generator.py:_population": 71,
-    "monitoring/performance.py:window_performance": 69,
     "checks/expectations.py:validate": 64,
     "products/churn/generator.py:_payments": 63,
 }

@@ -110,6 +110,30 @@ def verdict(metric: str, value: float, warn: float, alert: float) -> str:
     return "ok"
 
 
+def _labels(
+    frame: pl.DataFrame, entity_key: str, target: str, task: str, monitoring: MonitoringSpec
+) -> tuple[np.ndarray, int | None, int | None, int | None, bool]:
+    """The labels, positive rows and entities, negative entities, and whether the window has
+    enough of them (both classes, for a classifier) for its metrics to be defined."""
+    if task == "regression":
+        values = frame[target].cast(pl.Float64).to_numpy()
+        entity_count = frame[entity_key].n_unique()
+        enough = entity_count >= monitoring.min_positives and frame.height >= monitoring.min_rows
+        return values, None, None, None, enough
+    values = frame[target].cast(pl.Int64).to_numpy()
+    entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
+    positive_entities = int(entities["positive"].sum() or 0)
+    negative_entities = entities.height - positive_entities
+    positives = int(values.sum()) if values.size else 0
+    enough = (
+        positive_entities >= monitoring.min_positives
+        and negative_entities >= monitoring.min_positives
+        and frame.height >= monitoring.min_rows
+    )
+    defined = enough and np.unique(values).size == 2
+    return values, positives, positive_entities, negative_entities, defined
+
+
 def window_performance(
     frame: pl.DataFrame,
     window: Window,
@@ -138,23 +162,9 @@ def window_performance(
     scores = frame[score].cast(pl.Float64).to_numpy()
     entity_count = frame[entity_key].n_unique()
     reference = holdout.get(primary, math.nan)
-    if task == "regression":
-        values = frame[target].cast(pl.Float64).to_numpy()
-        positives = positive_entities = negative_entities = None
-        enough = entity_count >= monitoring.min_positives and frame.height >= monitoring.min_rows
-        defined = enough
-    else:
-        values = frame[target].cast(pl.Int64).to_numpy()
-        entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
-        positive_entities = int(entities["positive"].sum() or 0)
-        negative_entities = entities.height - positive_entities
-        positives = int(values.sum()) if values.size else 0
-        enough = (
-            positive_entities >= monitoring.min_positives
-            and negative_entities >= monitoring.min_positives
-            and frame.height >= monitoring.min_rows
-        )
-        defined = enough and np.unique(values).size == 2
+    values, positives, positive_entities, negative_entities, defined = _labels(
+        frame, entity_key, target, task, monitoring
+    )
     metrics = holdout_metrics(task, values, scores, decision_threshold) if defined else {}
     value = metrics.get(primary, math.nan)
     if math.isnan(value) or math.isnan(reference):
