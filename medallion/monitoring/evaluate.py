@@ -10,9 +10,8 @@ the reference, the windows and the labelled rows in three calls.
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,6 +41,7 @@ from medallion.monitoring.windows import (
 )
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import ModelSpec, MonitoringSpec, ProductSpec
+from medallion.timing import timed
 from medallion.zones.sql import quote
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -323,6 +323,25 @@ def performance_windows(
     ]
 
 
+def _judge(
+    champion: Champion, spec: ProductSpec, reference: _Reference, pending: _Pending
+) -> tuple[list[WindowDrift], list[WindowPerformance]]:
+    """Drift of every pending window and performance of every labelled one (pure)."""
+    drift = (
+        drift_windows(
+            reference.rows, pending.current, pending.windows, reference.snapshot_end, spec
+        )
+        if pending.current is not None
+        else []
+    )
+    performance = (
+        performance_windows(pending.labelled, pending.performance_windows, champion, spec)
+        if pending.labelled is not None
+        else []
+    )
+    return drift, performance
+
+
 def history_frames(
     drift: list[WindowDrift],
     performance: list[WindowPerformance],
@@ -418,7 +437,7 @@ def evaluate(
     skipped = _skip(champion)
     if skipped or champion is None:
         return Evaluation(champion, skipped=skipped)
-    with _timed(seconds, "read"):
+    with timed(seconds, "read"):
         reference = _reference(champion, spec)
         pending = _read_pending(connect, spec, champion, reference)
     if not pending.windows and not pending.performance_windows:
@@ -427,37 +446,17 @@ def evaluate(
             skipped=f"no gold day after the champion's snapshot (last day {reference.snapshot_end})",
             as_of=pending.latest,
         )
-    with _timed(seconds, "scoring"):
+    with timed(seconds, "scoring"):
         reference, pending = _scored(champion, spec, reference, pending)
-    with _timed(seconds, "statistics"):
-        drift = (
-            drift_windows(
-                reference.rows, pending.current, pending.windows, reference.snapshot_end, spec
-            )
-            if pending.current is not None
-            else []
-        )
-        performance = (
-            performance_windows(pending.labelled, pending.performance_windows, champion, spec)
-            if pending.labelled is not None
-            else []
-        )
+    with timed(seconds, "statistics"):
+        drift, performance = _judge(champion, spec, reference, pending)
     rows = history_frames(drift, performance, champion, spec, run_id)
-    with _timed(seconds, "history"):
+    with timed(seconds, "history"):
         histories = _persist(connect, spec, *rows)
     evaluation = Evaluation(champion, drift, performance, as_of=pending.latest)
     mlflow_run_id, chart_count = None, 0
-    with _timed(seconds, "mlflow"):
+    with timed(seconds, "mlflow"):
         if log_to_mlflow:
             mlflow_run_id, chart_count = _log(evaluation, spec, rows, histories, tracking)
-    return replace(evaluation, mlflow_run_id=mlflow_run_id, charts=chart_count, seconds=seconds)
-
-
-@contextmanager
-def _timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
-    """Record the phase's wall time, rounded to the millisecond."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[phase] = round(time.perf_counter() - started, 3)
+    rounded = {phase: round(value, 3) for phase, value in seconds.items()}
+    return replace(evaluation, mlflow_run_id=mlflow_run_id, charts=chart_count, seconds=rounded)
