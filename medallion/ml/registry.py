@@ -9,7 +9,6 @@ version is: `champion`, `previous` (the champion before it) and `challenger-<var
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 from importlib import metadata
@@ -85,10 +84,10 @@ def version_by_fingerprint(
     return min(ready, key=lambda v: int(v.version)) if ready else None
 
 
-@functools.cache
 def git_commit() -> str | None:
     """The source tree's commit by MLflow's own lookup (the one behind its
-    `mlflow.source.git.commit` tag), or None outside a git checkout."""
+    `mlflow.source.git.commit` tag), or None outside a git checkout. Read at each call (about
+    13 ms), so a long-lived process records the commit checked out when a run starts."""
     from mlflow.utils.git_utils import get_git_commit
 
     return get_git_commit(str(Path(__file__).resolve().parent))
