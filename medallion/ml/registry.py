@@ -86,8 +86,8 @@ def version_by_fingerprint(
 
 def git_commit() -> str | None:
     """The source tree's commit by MLflow's own lookup (the one behind its
-    `mlflow.source.git.commit` tag), or None outside a git checkout. Read at each call (about
-    13 ms), so a long-lived process records the commit checked out when a run starts."""
+    `mlflow.source.git.commit` tag), or None outside a git checkout. Read at each call, so a
+    long-lived process records the commit checked out when a run starts."""
     from mlflow.utils.git_utils import get_git_commit
 
     return get_git_commit(str(Path(__file__).resolve().parent))
