@@ -445,10 +445,7 @@ def _add_authoring_commands(commands: argparse._SubParsersAction) -> None:
     new.set_defaults(run=_cmd_new)
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="medallion", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
-
+def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo", help="generate sample data if none, materialize every asset, summarize"
     )
@@ -466,6 +463,8 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_cmd_demo)
 
+
+def _add_ui(commands: argparse._SubParsersAction) -> None:
     ui = commands.add_parser(
         "ui",
         help="start the Dagster UI and the MLflow UI; Ctrl-C or SIGTERM stops them and their "
@@ -478,6 +477,8 @@ def parser() -> argparse.ArgumentParser:
     )
     ui.set_defaults(run=_cmd_ui)
 
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve every product's published gold and models over HTTP (discover, query, "
@@ -498,17 +499,23 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_cmd_serve)
 
+
+def _add_scan(commands: argparse._SubParsersAction) -> None:
     scan = commands.add_parser(
         "privacy-scan", help="look for PII (by default the generator's canaries) after bronze"
     )
     scan.add_argument("--pattern", default=r"(?i)canary[- ]pii", help="regular expression")
     scan.set_defaults(run=_cmd_privacy_scan)
 
+
+def _add_retired(commands: argparse._SubParsersAction) -> None:
     retired = commands.add_parser("retired", help="list (or drop) tables of retired gold versions")
     retired.add_argument("--product", action="append", help="only this product (repeatable)")
     retired.add_argument("--drop", action="store_true", help="drop them")
     retired.set_defaults(run=_cmd_retired)
 
+
+def _add_snapshots(commands: argparse._SubParsersAction) -> None:
     snapshots = commands.add_parser(
         "snapshots",
         help="list feature snapshots and the model versions using them (--prune the unused)",
@@ -524,6 +531,8 @@ def parser() -> argparse.ArgumentParser:
     )
     snapshots.set_defaults(run=_cmd_snapshots)
 
+
+def _add_landing(commands: argparse._SubParsersAction) -> None:
     landing = commands.add_parser(
         "landing", help="refused landing files: list them, or acknowledge one (kept, not deleted)"
     )
@@ -541,6 +550,8 @@ def parser() -> argparse.ArgumentParser:
     ack.add_argument("--product", action="append", help="only this product (repeatable)")
     landing.set_defaults(run=_cmd_landing)
 
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate = commands.add_parser("generate", help="write deterministic landing batches")
     generate.add_argument("--product", action="append", help="only this product (repeatable)")
     generate.add_argument("--landing", help="landing folder (default data/landing)")
@@ -558,6 +569,8 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--deliver-days", help="only these day indices, e.g. 0-29 or 30")
     generate.set_defaults(run=_cmd_generate)
 
+
+def _add_simulate(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser(
         "simulate",
         help="deliver daily batches one at a time through ingestion, monitoring and retraining, "
@@ -591,6 +604,8 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--home", help="empty folder for all state (default: a new temp folder)")
     simulate.set_defaults(run=_cmd_simulate)
 
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
         "bench", help="time and memory of the pipeline against DuckDB alone, at growing sizes"
     )
@@ -616,6 +631,8 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(run=_cmd_bench)
 
+
+def _add_bench_service(commands: argparse._SubParsersAction) -> None:
     bench_service = commands.add_parser(
         "bench-service",
         help="the service's lookup and scoring latency against its budgets, quiet and while a "
@@ -625,6 +642,8 @@ def parser() -> argparse.ArgumentParser:
     bench_service.add_argument("--out", help="report folder (default data/bench)")
     bench_service.set_defaults(run=_cmd_bench_service)
 
+
+def _add_bench_ml(commands: argparse._SubParsersAction) -> None:
     bench_ml = commands.add_parser(
         "bench-ml",
         help="parallel vs sequential training, the latency gate quiet and under CPU hogs, and "
@@ -636,7 +655,28 @@ def parser() -> argparse.ArgumentParser:
     bench_ml.add_argument("--seed", type=int, default=42)
     bench_ml.add_argument("--out", help="report folder (default data/bench)")
     bench_ml.set_defaults(run=_cmd_bench_ml)
-    _add_authoring_commands(commands)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every `medallion` command, one small function each."""
+    root = argparse.ArgumentParser(prog="medallion", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo,
+        _add_ui,
+        _add_serve,
+        _add_scan,
+        _add_retired,
+        _add_snapshots,
+        _add_landing,
+        _add_generate,
+        _add_simulate,
+        _add_bench,
+        _add_bench_service,
+        _add_bench_ml,
+        _add_authoring_commands,
+    ):
+        add(commands)
     return root
 
 

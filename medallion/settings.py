@@ -13,11 +13,9 @@ from pathlib import Path
 PACKAGE_PRODUCTS = Path(__file__).parent / "products"
 
 DUCKDB_MEMORY_LIMIT = "700MB"
-"""DuckDB's own default is 80% of RAM; bounded, it spills to disk instead. At 10M rows the
-pipeline completes at 700MB with a peak of 1.3 GB (the process also holds Dagster, Great
-Expectations, scikit-learn and MLflow, about 400 MB), about 10% slower than at 2GB. A silver
-or gold build that runs out is retried on one thread (medallion.zones.tables). Raise it for
-larger data."""
+"""DuckDB's own default is 80% of RAM; bounded, it spills to disk instead (the process also
+holds Dagster, Great Expectations, scikit-learn and MLflow). A silver or gold build that runs
+out is retried on one thread (medallion.zones.tables). Raise it for larger data."""
 
 
 @dataclass(frozen=True)

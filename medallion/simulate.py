@@ -29,10 +29,13 @@ from pathlib import Path
 import dagster as dg
 
 from medallion.assets.jobs import has_model, ingest_job_name, monitoring_job_name
+from medallion.assets.keys import ml_key, monitoring_key
 from medallion.build import build_definitions
 from medallion.generate.options import DriftOptions
 from medallion.generate.product import generator_default, run_generator
+from medallion.ml.records import CandidateRecord
 from medallion.monitoring import names
+from medallion.monitoring.records import MonitoringRecord
 from medallion.resources.warehouse import connect
 from medallion.settings import Settings
 from medallion.spec import ProductSpec
@@ -149,14 +152,10 @@ def _model_spec(spec: ProductSpec, options: SimulationOptions, horizon: int) -> 
 
 def _label_horizon(settings: Settings, spec: ProductSpec) -> int:
     """Days at the end of the gold feature table whose label is still unknown."""
-    assert spec.model is not None
-    model = spec.model
+    from medallion.ml.snapshot import last_days
+
     with connect(settings.warehouse, read_only=True) as con:
-        latest, labelled = con.execute(
-            f'SELECT max(CAST("{model.time_column}" AS DATE)), '
-            f'max(CAST("{model.time_column}" AS DATE)) FILTER (WHERE "{model.target}" IS NOT NULL) '
-            f"FROM {spec.table('gold', model.table)}"
-        ).fetchone()
+        latest, labelled = last_days(con, spec)
     if latest is None or labelled is None:
         return 0
     return (latest - labelled).days
@@ -239,9 +238,9 @@ def _registered(result: dg.ExecuteInProcessResult, spec: ProductSpec) -> list[st
     assert spec.model is not None
     versions = []
     for variant in spec.model.variants:
-        metadata = _metadata(result, dg.AssetKey([spec.name, "ml", variant]))
-        if metadata and metadata.get("model_version"):
-            versions.append(str(metadata["model_version"]))
+        metadata = _metadata(result, ml_key(spec, variant))
+        if metadata:
+            versions.append(CandidateRecord.from_metadata(metadata).version)
     return sorted(versions, key=int)
 
 
@@ -273,6 +272,65 @@ def _generate(
     )
 
 
+def _backfill(
+    runner: _Runner, spec: ProductSpec, settings: Settings, options: SimulationOptions, echo: Echo
+) -> ProductSpec:
+    """Ingest the delivered history; the spec the models train with (label horizon)."""
+    requests = runner.tick(f"{spec.name}_landing")
+    result = _ingest(runner, spec, requests, {"medallion/simulated_day": "backfill"})
+    if result is None or not result.success:
+        reason = _failures(result) if result else "no landing file"
+        raise RuntimeError(f"backfill ingestion failed: {reason}")
+    trained = _with_horizon(spec, settings, options)
+    if options.lenient_gates:
+        echo("bias and latency gates relaxed for the simulation (--strict-gates keeps them)")
+    assert trained.model is not None and spec.model is not None
+    if trained.model.gap_days != spec.model.gap_days:
+        echo(
+            f"training with gap_days={trained.model.gap_days} (product: "
+            f"{spec.model.gap_days}): the label horizon, so no entity is labelled on both "
+            "sides of the holdout split and the holdout metric is honest"
+        )
+    if trained is not spec:
+        runner.defs = build_definitions([trained], settings)
+    return trained
+
+
+def _simulate_day(
+    runner: _Runner,
+    spec: ProductSpec,
+    trained: ProductSpec,
+    context: tuple[Settings, SimulationOptions, SimulationReport],
+    day: int,
+    echo: Echo,
+) -> DayReport:
+    """One delivered day: ingest, (first) training, the daily monitoring, retraining."""
+    settings, options, report = context
+    day_started = time.perf_counter()
+    absolute = options.history + day
+    today = report.start + timedelta(days=absolute)
+    entry = DayReport(day, today)
+    _generate(spec, settings, options, [absolute])
+    tags = {"medallion/simulated_day": str(day)}
+    result = _ingest(runner, spec, runner.tick(f"{spec.name}_landing"), tags)
+    if result is not None and not result.success:
+        entry.action = f"ingest failed: {_failures(result)}"
+    if _champion_version(runner.defs, trained) is None:
+        _train(runner, trained, echo, f"day {day}")
+    evaluate_at = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(
+        days=1, hours=6
+    )
+    for request in runner.schedule(f"{spec.name}_monitoring_daily", evaluate_at):
+        monitored = runner.run(monitoring_job_name(spec), tags={**request.tags, **tags})
+        _read_evaluation(monitored, spec, entry)
+    entry.champion = _champion_version(runner.defs, trained)
+    for request in runner.tick(f"{spec.name}_retrain_on_alert"):
+        report.retrainings.append(_retrain(runner, trained, day, request, echo))
+        entry.action = (entry.action + " retrain").strip()
+    entry.seconds = time.perf_counter() - day_started
+    return entry
+
+
 def simulate(
     spec: ProductSpec,
     options: SimulationOptions,
@@ -296,51 +354,11 @@ def simulate(
     with dg.DagsterInstance.local_temp(str(settings.dagster_home)) as instance:
         echo(f"{spec.name}: backfill of {options.history} days into {settings.landing}")
         _generate(spec, settings, options, range(options.history))
-        defs = build_definitions([spec], settings)
-        runner = _Runner(defs, instance)
-        requests = runner.tick(f"{spec.name}_landing")
-        result = _ingest(runner, spec, requests, {"medallion/simulated_day": "backfill"})
-        if result is None or not result.success:
-            reason = _failures(result) if result else "no landing file"
-            raise RuntimeError(f"backfill ingestion failed: {reason}")
-        trained = _with_horizon(spec, settings, options)
-        if options.lenient_gates:
-            echo("bias and latency gates relaxed for the simulation (--strict-gates keeps them)")
-        assert trained.model is not None and spec.model is not None
-        if trained.model.gap_days != spec.model.gap_days:
-            echo(
-                f"training with gap_days={trained.model.gap_days} (product: "
-                f"{spec.model.gap_days}): the label horizon, so no entity is labelled on both "
-                "sides of the holdout split and the holdout metric is honest"
-            )
-        if trained is not spec:
-            defs = build_definitions([trained], settings)
-            runner.defs = defs
-        champion = _train(runner, trained, echo, "backfill")
-        report.initial_champion = champion
+        runner = _Runner(build_definitions([spec], settings), instance)
+        trained = _backfill(runner, spec, settings, options, echo)
+        report.initial_champion = _train(runner, trained, echo, "backfill")
         for day in range(options.days):
-            day_started = time.perf_counter()
-            absolute = options.history + day
-            today = report.start + timedelta(days=absolute)
-            entry = DayReport(day, today)
-            _generate(spec, settings, options, [absolute])
-            tags = {"medallion/simulated_day": str(day)}
-            result = _ingest(runner, spec, runner.tick(f"{spec.name}_landing"), tags)
-            if result is not None and not result.success:
-                entry.action = f"ingest failed: {_failures(result)}"
-            if _champion_version(defs, trained) is None:
-                _train(runner, trained, echo, f"day {day}")
-            evaluate_at = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(
-                days=1, hours=6
-            )
-            for request in runner.schedule(f"{spec.name}_monitoring_daily", evaluate_at):
-                monitored = runner.run(monitoring_job_name(spec), tags={**request.tags, **tags})
-                _read_evaluation(monitored, spec, entry)
-            entry.champion = _champion_version(defs, trained)
-            for request in runner.tick(f"{spec.name}_retrain_on_alert"):
-                report.retrainings.append(_retrain(runner, trained, day, request, echo))
-                entry.action = (entry.action + " retrain").strip()
-            entry.seconds = time.perf_counter() - day_started
+            entry = _simulate_day(runner, spec, trained, (settings, options, report), day, echo)
             report.days.append(entry)
             echo(_day_line(entry))
     report.seconds = time.perf_counter() - started
@@ -399,7 +417,7 @@ def _retrain(
     tags = dict(request.tags) | {"dagster/run_key": request.run_key or ""}
     result = runner.run(retrain_job_name(spec), tags=tags)
     after = _champion_version(runner.defs, spec)
-    champion = _metadata(result, dg.AssetKey([spec.name, "ml", "champion"])) or {}
+    champion = _metadata(result, ml_key(spec, "champion")) or {}
     retraining = Retraining(
         day=day,
         run_key=request.run_key or "",
@@ -421,17 +439,17 @@ def _read_evaluation(
     result: dg.ExecuteInProcessResult, spec: ProductSpec, entry: DayReport
 ) -> None:
     """Copy the monitoring run's verdicts into the day's report."""
-    drift = _metadata(result, dg.AssetKey([spec.name, names.GROUP, names.DRIFT]))
+    drift = _metadata(result, monitoring_key(spec, names.DRIFT))
     if drift:
-        entry.drift_status = str(drift.get("status", "-"))
-        listed = str(drift.get("drifted_features", "none"))
-        entry.drifted = [] if listed == "none" else listed.split(", ")
+        verdict = MonitoringRecord.from_metadata(drift)
+        entry.drift_status = verdict.status
+        entry.drifted = list(verdict.drifted_features)
     for check in result.get_asset_check_evaluations():
         if check.check_name == names.PREDICTION_DRIFT_CHECK:
             entry.prediction = str(check.metadata["status"].value)
-    performance = _metadata(result, dg.AssetKey([spec.name, names.GROUP, names.PERFORMANCE]))
+    performance = _metadata(result, monitoring_key(spec, names.PERFORMANCE))
     if performance:
-        entry.performance = str(performance.get("status", "-"))
+        entry.performance = MonitoringRecord.from_metadata(performance).status
 
 
 def _day_line(entry: DayReport) -> str:

@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ZONES = ("bronze", "silver", "gold")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -223,9 +231,26 @@ class SourceSpec(_Strict):
             _check_identifier(name, "derived column")
             if name in self.columns:
                 raise ValueError(f"derived column {name!r} is also a delivered column")
+        self._check_keys()
+        self._check_time_and_version()
+        completeness = self.completeness.columns or []
+        unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
+        if unknown:
+            raise ValueError(f"completeness.columns {unknown} are not declared columns")
+        names = [rule.name for rule in self.rules]
+        if len(names) != len(set(names)):
+            raise ValueError(f"rule names must be unique, got {names}")
+        return self
+
+    def _check_keys(self) -> None:
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"key column(s) {missing} are not declared in columns")
+        pii_keys = [k for k in self.key if self.columns[k].pii]
+        if pii_keys:
+            raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
+
+    def _check_time_and_version(self) -> None:
         if self.version_column and self.version_column not in self.columns:
             raise ValueError(f"version_column {self.version_column!r} is not declared in columns")
         if self.version_column and self.columns[self.version_column].pii:
@@ -238,17 +263,6 @@ class SourceSpec(_Strict):
             )
         if self.time_column in self.columns and self.columns[self.time_column].pii:
             raise ValueError(f"time_column {self.time_column!r} cannot be PII")
-        completeness = self.completeness.columns or []
-        unknown = [c for c in completeness if c not in self.columns and c not in self.derive]
-        if unknown:
-            raise ValueError(f"completeness.columns {unknown} are not declared columns")
-        names = [rule.name for rule in self.rules]
-        if len(names) != len(set(names)):
-            raise ValueError(f"rule names must be unique, got {names}")
-        pii_keys = [k for k in self.key if self.columns[k].pii]
-        if pii_keys:
-            raise ValueError(f"key column(s) {pii_keys} cannot be PII; key on a surrogate id")
-        return self
 
     @property
     def pii_columns(self) -> list[str]:
@@ -378,6 +392,12 @@ CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "l
 REGRESSION_METRICS = ("rmse", "mae", "r2", "median_ae")
 TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 DEFAULT_PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+TASK_DEFAULTS = {
+    "primary_metric": DEFAULT_PRIMARY_METRIC,
+    "threshold_rule": {"classification": "max_f1"},
+    "decision_threshold": {"classification": 0.5},
+}
+"""What ModelSpec fills in, per task, for a field left unset."""
 ERROR_METRICS = ("rmse", "mae", "median_ae")
 """Regression metrics in the target's units: their drops have no default that fits every
 target, so monitoring must state them."""
@@ -394,14 +414,7 @@ def greater_is_better(metric: str) -> bool:
 class VariantSpec(_Strict):
     """One model variant: an estimator from the allow-list and its hyper-parameters."""
 
-    estimator: Literal[
-        "logistic_regression",
-        "random_forest",
-        "hist_gradient_boosting",
-        "ridge",
-        "random_forest_regressor",
-        "hist_gradient_boosting_regressor",
-    ]
+    estimator: Literal[ESTIMATORS]  # type: ignore[valid-type]  # the names, from TASK_ESTIMATORS
     params: dict[str, int | float | str | bool | None] = Field(
         default_factory=dict, description="Hyper-parameters passed to the scikit-learn estimator."
     )
@@ -509,8 +522,8 @@ class GatesSpec(_Strict):
             wrong = [name for name in REGRESSION_BIAS_BOUNDS if getattr(self, name) is not None]
             if wrong:
                 raise ValueError(
-                    f"gates.{wrong[0]} bounds the errors of a regression model; a "
-                    "classification model is bounded by gates.bias_max_difference (a "
+                    f"{wrong[0]} bounds the errors of a regression model; a "
+                    "classification model is bounded by bias_max_difference (a "
                     "difference of rates)"
                 )
             defaults = {"bias_max_difference": 0.1, "min_recall": 0.2, "min_lift": 1.5}
@@ -521,13 +534,13 @@ class GatesSpec(_Strict):
         ]
         if usefulness:
             raise ValueError(
-                f"gates.{usefulness[0]} bounds a classifier's decisions at its threshold; a "
+                f"{usefulness[0]} bounds a classifier's decisions at its threshold; a "
                 "regression model has no threshold"
             )
         if self.bias_max_difference is not None:
             raise ValueError(
-                "gates.bias_max_difference bounds rates of a classifier; a regression model is "
-                f"bounded by gates.{', gates.'.join(REGRESSION_BIAS_BOUNDS)}"
+                "bias_max_difference bounds rates of a classifier; a regression model is "
+                f"bounded by {', '.join(REGRESSION_BIAS_BOUNDS)}"
             )
         if all(getattr(self, name) is None for name in REGRESSION_BIAS_BOUNDS):
             return self.model_copy(update={"bias_max_mae_ratio": 1.25})
@@ -552,6 +565,7 @@ class ModelSpec(_Strict):
     sensitive: list[str] = Field(default_factory=list)
     task: Task = "classification"
     primary_metric: str | None = Field(
+        validate_default=True,
         default=None,
         description="Metric that ranks variants and gates accuracy (roc_auc for "
         "classification, rmse for regression when not set).",
@@ -564,6 +578,7 @@ class ModelSpec(_Strict):
     )
     seed: int = 42
     threshold_rule: ThresholdRule | None = Field(
+        validate_default=True,
         default=None,
         description="Classification: how the decision threshold is chosen on the validation "
         "days: max_f1 (the threshold maximising F1), positive_rate (as many rows selected as "
@@ -577,6 +592,7 @@ class ModelSpec(_Strict):
         "before them.",
     )
     decision_threshold: float | None = Field(
+        validate_default=True,
         default=None,
         gt=0,
         lt=1,
@@ -608,7 +624,7 @@ class ModelSpec(_Strict):
         "train in parallel processes, and one thread scores single rows fastest.",
     )
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
-    gates: GatesSpec = Field(default_factory=GatesSpec)
+    gates: GatesSpec = Field(default_factory=GatesSpec, validate_default=True)
 
     @property
     def is_regression(self) -> bool:
@@ -631,7 +647,7 @@ class ModelSpec(_Strict):
                     f"variants.{name}.estimator: {variant.estimator!r} is not a {self.task} "
                     f"estimator; use one of {', '.join(TASK_ESTIMATORS[self.task])}"
                 )
-        primary = self.primary_metric or DEFAULT_PRIMARY_METRIC[self.task]
+        primary = self.primary_metric
         if primary not in self.metrics:
             raise ValueError(
                 f"primary_metric {primary!r} is not a {self.task} metric; "
@@ -646,14 +662,21 @@ class ModelSpec(_Strict):
             raise ValueError(f"features cannot include target, key or time column: {reserved}")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features are listed more than once")
-        # Fill in the task's defaults; the model is frozen, so set them once, here.
-        object.__setattr__(self, "primary_metric", primary)
-        object.__setattr__(self, "gates", self.gates.for_task(self.task))
-        if not self.is_regression and self.decision_threshold is None:
-            object.__setattr__(self, "decision_threshold", 0.5)
-        if not self.is_regression and self.threshold_rule is None:
-            object.__setattr__(self, "threshold_rule", "max_f1")
         return self
+
+    @field_validator("primary_metric", "threshold_rule", "decision_threshold", "gates")
+    @classmethod
+    def _task_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """The task's default for a field left unset (validated defaults: `task` comes first
+        and is already in `info.data`), so the frozen model is complete when built."""
+        task = info.data.get("task")
+        if task is None:
+            return value
+        if info.field_name == "gates":
+            return value.for_task(task)
+        if value is not None or (task == "regression" and info.field_name != "primary_metric"):
+            return value
+        return TASK_DEFAULTS[info.field_name][task]
 
 
 PERFORMANCE_DROP_DEFAULTS = {"performance_warn_drop": 0.02, "performance_alert_drop": 0.05}
@@ -683,7 +706,10 @@ class MonitoringSpec(_Strict):
         "reference days in the same phase (weekday for 7) are used. None: no season.",
     )
     max_catch_up_windows: int = Field(
-        default=7, ge=1, description="Windows evaluated per run at most when days were missed."
+        default=7,
+        ge=1,
+        description="Windows evaluated per run at most when days were missed: the latest "
+        "ones; older missed days are skipped, not caught up later.",
     )
     bins: int = Field(default=10, ge=2, description="Reference-quantile bins of the PSI.")
     psi_warn: float = Field(default=0.1, gt=0)
@@ -723,12 +749,14 @@ class MonitoringSpec(_Strict):
         default=14, ge=1, description="Labelled days per performance window (trailing)."
     )
     performance_warn_drop: float | None = Field(
+        validate_default=True,
         default=None,
         ge=0,
         description="Primary metric drop vs the holdout that warns, in the metric's units "
         "(0.02 for a classification metric or r2 when not set).",
     )
     performance_alert_drop: float | None = Field(
+        validate_default=True,
         default=None,
         ge=0,
         description="Primary metric drop vs the holdout that alerts (0.05 when not set).",
@@ -761,17 +789,19 @@ class MonitoringSpec(_Strict):
             raise ValueError(f"schedule must be a cron string of 5 fields, got {value!r}")
         return value
 
+    @field_validator("performance_warn_drop", "performance_alert_drop")
+    @classmethod
+    def _drop_default(cls, value: float | None, info: ValidationInfo) -> float:
+        """The default for a drop left unset (a validated default: model_fields_set still
+        tells ProductSpec it was not stated, which it refuses for an error metric)."""
+        return PERFORMANCE_DROP_DEFAULTS[info.field_name] if value is None else value
+
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringSpec:
         for name in ("psi", "ks", "js"):
             warn, alert = getattr(self, f"{name}_warn"), getattr(self, f"{name}_alert")
             if warn > alert:
                 raise ValueError(f"{name}_warn ({warn}) must not exceed {name}_alert ({alert})")
-        # Fill in the defaults; ProductSpec refuses them for a metric in the target's units,
-        # telling set from defaulted by model_fields_set.
-        for name, default in PERFORMANCE_DROP_DEFAULTS.items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, default)
         if self.performance_warn_drop > self.performance_alert_drop:  # type: ignore[operator]
             raise ValueError("performance_warn_drop must not exceed performance_alert_drop")
         return self

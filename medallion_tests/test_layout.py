@@ -72,6 +72,13 @@ def _graph() -> dict[tuple[str, str], list[str]]:
     return edges
 
 
+def _pop_through(stack: list[str], node: str) -> list[str]:
+    """Pop `stack` down to and including `node`: one strongly connected component."""
+    component = stack[stack.index(node) :]
+    del stack[stack.index(node) :]
+    return component
+
+
 def _cycles(edges: dict[tuple[str, str], list[str]]) -> list[list[str]]:
     """Strongly connected components of more than one unit (Tarjan)."""
     successors: dict[str, set[str]] = defaultdict(set)
@@ -92,12 +99,7 @@ def _cycles(edges: dict[tuple[str, str], list[str]]) -> list[list[str]]:
             elif successor in stack:
                 low[node] = min(low[node], index[successor])
         if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                component.append(member)
-                if member == node:
-                    break
+            component = _pop_through(stack, node)
             if len(component) > 1:
                 components.append(sorted(component))
 

@@ -261,11 +261,11 @@ def test_regression_defaults_when_nothing_is_stated(tmp_path):
         ),
         (
             lambda r: r["model"]["gates"].update(min_recall=0.2),
-            "model: gates.min_recall bounds a classifier's decisions at its threshold",
+            "model.gates: min_recall bounds a classifier's decisions at its threshold",
         ),
         (
             lambda r: r["model"]["gates"].update(bias_max_difference=0.1),
-            "model: gates.bias_max_difference bounds rates of a classifier",
+            "model.gates: bias_max_difference bounds rates of a classifier",
         ),
         (
             lambda r: r["model"].update(task="forecasting"),
@@ -299,7 +299,7 @@ def test_regression_bounds_are_refused_for_a_classifier(tmp_path):
         (folder / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
     path = write(folder / "product.yaml", yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(
-        SpecError, match=r"gates\.bias_max_mae_ratio bounds the errors of a regression"
+        SpecError, match=r"model\.gates: bias_max_mae_ratio bounds the errors of a regression"
     ):
         load_spec(path)
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from medallion.assets.checks import BRONZE_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.keys import bronze_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks.landing import file_changes, file_ledger, files_readable, schema_drift
 from medallion.resources.landing import LandingResource
@@ -29,10 +30,6 @@ def _log(context: dg.AssetExecutionContext, report: IngestionReport) -> None:
         context.log.info(line)
     for problem in report.failed:
         context.log.error(problem)
-
-
-def bronze_key(spec: ProductSpec, source_name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, "bronze", source_name])
 
 
 def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefinition:

@@ -8,6 +8,7 @@ import dagster as dg
 
 from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
+from medallion.assets.keys import zone_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks import names
 from medallion.checks.gold import grain_unique, no_pii
@@ -18,10 +19,6 @@ from medallion.service.publishing import publish_checked
 from medallion.spec import ProductSpec
 from medallion.zones.gold import GoldBuild, build_gold, window_filter
 from medallion.zones.tables import describe_table, retry_on_one_thread
-
-
-def zone_key(spec: ProductSpec, zone: str, name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, zone, name])
 
 
 def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:

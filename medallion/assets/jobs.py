@@ -7,9 +7,8 @@ baseline, variants, champion); `<product>_monitoring` evaluates drift and perfor
 import dagster as dg
 
 from medallion.assets.executors import INGEST_PRELOAD, ML_PRELOAD, step_executor
-from medallion.spec import ProductSpec
-
-ZONES = ("bronze", "silver", "gold")
+from medallion.assets.keys import bronze_key, gold_key, silver_key
+from medallion.spec import ZONES, ProductSpec
 
 
 def ingest_job_name(spec: ProductSpec) -> str:
@@ -45,8 +44,8 @@ def ingest_keys(spec: ProductSpec, source: str) -> list[dg.AssetKey]:
             ):
                 affected.add(name)
                 changed = True
-    keys = [dg.AssetKey([spec.name, zone, source]) for zone in ("bronze", "silver")]
-    return keys + [dg.AssetKey([spec.name, "gold", name]) for name in sorted(affected)]
+    keys = [bronze_key(spec, source), silver_key(spec, source)]
+    return keys + [gold_key(spec, name) for name in sorted(affected)]
 
 
 def product_jobs(spec: ProductSpec) -> list:

@@ -10,6 +10,7 @@ import dagster as dg
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.jobs import has_model
+from medallion.assets.keys import gold_key, monitoring_key
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
 from medallion.resources.warehouse import WarehouseResource
@@ -72,13 +73,13 @@ def build_live_asset(spec: ProductSpec) -> dg.AssetsDefinition:
     """Per model version and window: primary metric, group metrics and counts on live data."""
     model = spec.model
     assert model is not None
-    key = dg.AssetKey([spec.name, names.GROUP, LIVE])
+    key = monitoring_key(spec, LIVE)
     table = f"{spec.schema('monitoring')}.{LIVE}"
     columns = [model.entity_key, model.time_column, model.target, *model.sensitive]
 
     @dg.asset(
         key=key,
-        deps=[dg.AssetKey([spec.name, "gold", model.table])],
+        deps=[gold_key(spec, model.table)],
         group_name=names.GROUP,
         kinds={"duckdb", "polars"},
         op_tags=DUCKDB_TAG,

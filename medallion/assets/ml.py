@@ -14,7 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from medallion import markdown
 from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.keys import gold_key, ml_key
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec, SpecError, greater_is_better
@@ -37,10 +39,6 @@ PROMOTED_CHECK = "new_champion"
 ML_KINDS = {"scikitlearn", "mlflow"}
 
 
-def ml_key(spec: ProductSpec, name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, "ml", name])
-
-
 def ml_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     """The ML zone of a product that declares model variants; none otherwise."""
     if spec.model is None or not spec.model.variants:
@@ -61,7 +59,7 @@ def ml_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
 def _latest_metadata(
     context: dg.AssetExecutionContext, key: dg.AssetKey, required: bool = True
 ) -> dict | None:
-    """The metadata values of an asset's latest materialization."""
+    """The metadata values of an asset's latest materialization (records are read from it)."""
     event = context.instance.get_latest_materialization_event(key)
     materialization = event.asset_materialization if event else None
     if materialization is None:
@@ -73,20 +71,27 @@ def _latest_metadata(
     return {name: value.value for name, value in materialization.metadata.items()}
 
 
+def _records(record) -> dict[str, dg.MetadataValue]:
+    """A hand-off record as the JSON metadata value its reader reads back whole."""
+    return {k: dg.MetadataValue.json(v) for k, v in record.to_metadata().items()}
+
+
 def _current_snapshot(context: dg.AssetExecutionContext, spec: ProductSpec) -> tuple[Path, str]:
     """Path and data version of the latest snapshot."""
+    from medallion.ml.records import SnapshotRecord
+
     metadata = _latest_metadata(context, ml_key(spec, "snapshot"))
     assert metadata is not None
-    path = Path(str(metadata["path"]))
-    if not path.is_file():
-        raise dg.Failure(description=f"snapshot {path} is gone; re-materialize the snapshot")
-    return path, str(metadata["data_version"])
+    snapshot = SnapshotRecord.from_metadata(metadata)
+    if not snapshot.file.is_file():
+        raise dg.Failure(
+            description=f"snapshot {snapshot.path} is gone; re-materialize the snapshot"
+        )
+    return snapshot.file, snapshot.data_version
 
 
 def _floats(values: dict[str, float], prefix: str = "") -> dict[str, dg.MetadataValue]:
-    """Metric values unrounded: the variants' gates and the promotion read the baseline's and
-    each other's values back from this metadata, and a rounded baseline would fail (or pass)
-    an equal candidate."""
+    """Metric values for the UI (the readers read the records, not these)."""
     return {
         f"{prefix}{name}": dg.MetadataValue.float(float(value))
         for name, value in values.items()
@@ -101,7 +106,7 @@ def build_snapshot_asset(spec: ProductSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=ml_key(spec, "snapshot"),
-        deps=[dg.AssetKey([spec.name, "gold", spec.model.table])],
+        deps=[gold_key(spec, spec.model.table)],
         group_name=GROUP,
         kinds={"duckdb", "parquet"},
         op_tags=DUCKDB_TAG,
@@ -120,6 +125,7 @@ def build_snapshot_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         tracking: TrackingResource,
     ):
+        from medallion.ml.records import SnapshotRecord
         from medallion.ml.snapshot import (
             days_needed,
             export_snapshot,
@@ -137,8 +143,10 @@ def build_snapshot_asset(spec: ProductSpec) -> dg.AssetsDefinition:
                 )
                 return
             snapshot = export_snapshot(con, spec, tracking.snapshots())
+        record = SnapshotRecord(str(snapshot.path), snapshot.data_version, snapshot.rows)
         yield dg.MaterializeResult(
-            metadata={
+            metadata=_records(record)
+            | {
                 "path": dg.MetadataValue.path(str(snapshot.path)),
                 "data_version": dg.MetadataValue.text(snapshot.data_version),
                 "dagster/row_count": dg.MetadataValue.int(snapshot.rows),
@@ -180,7 +188,7 @@ def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         started = time.perf_counter()
         path, data_version = _current_snapshot(context, spec)
         baseline = run_baseline(spec, path, data_version, tracking)
-        metadata = {
+        metadata = _records(baseline) | {
             "baseline": dg.MetadataValue.text(baseline.kind),
             "label": dg.MetadataValue.text(baseline.label),
             "data_version": dg.MetadataValue.text(data_version),
@@ -190,7 +198,6 @@ def build_baseline_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         }
         if baseline.version:
             metadata["champion_version"] = dg.MetadataValue.text(baseline.version)
-        metadata |= {k: dg.MetadataValue.json(v) for k, v in baseline.to_metadata().items()}
         return dg.MaterializeResult(metadata=metadata)
 
     return _baseline
@@ -212,15 +219,12 @@ def _baseline_result(context: dg.AssetExecutionContext, spec: ProductSpec, data_
     return baseline
 
 
-def _markdown(header: list[str], rows: list[list[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return str(value).replace("|", "\\|")
+def _cell(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    return markdown.table(header, rows, _cell)
 
 
 def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
@@ -241,9 +245,8 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
                 f"{result.threshold.rule}: {result.threshold.reason}"
             ),
         }
-    record = {k: dg.MetadataValue.json(v) for k, v in result.record().to_metadata().items()}
     return (
-        record
+        _records(result.record())
         | threshold
         | {
             "model_version": dg.MetadataValue.text(result.model_version),
@@ -257,7 +260,6 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
             "reused": dg.MetadataValue.bool(result.reused),
             "fingerprint": dg.MetadataValue.text(result.fingerprint),
             "gates_passed": dg.MetadataValue.bool(result.passed),
-            "failed_gates": dg.MetadataValue.text("\n".join(result.failures)),
             "gates": dg.MetadataValue.md(
                 _markdown(
                     ["gate", "passed", "reason"],
@@ -287,45 +289,73 @@ def _variant_metadata(result, spec: ProductSpec) -> dict[str, dg.MetadataValue]:
     )
 
 
-def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
-    """One model variant: trained, logged and registered in MLflow, gated by asset checks."""
+def _bias_description(spec: ProductSpec) -> str:
+    """What the bias gate demands, in the spec's numbers."""
     assert spec.model is not None
-    declared = spec.model.variants[variant]
-    gates = spec.model.gates
-    key = ml_key(spec, variant)
-    model = spec.model
-    better = "at least" if greater_is_better(model.primary_metric) else "at most"
-    bound = "minus" if better == "at least" else "plus"
+    model, gates = spec.model, spec.model.gates
     groups = ", ".join(model.sensitive) or "no"
-    if model.is_regression:
-        limits = [
-            f"{label} at most {bound:g}"
-            for label, bound in (
-                (f"MAE gap ({model.target})", gates.bias_max_mae_difference),
-                (f"mean signed error gap ({model.target})", gates.bias_max_mean_error_difference),
-                ("worst group's MAE over the best's", gates.bias_max_mae_ratio),
-            )
-            if bound is not None
-        ]
-        bias = f"Between the groups of {groups} sensitive attributes: " + "; ".join(limits) + "."
-    else:
-        bias = (
+    if not model.is_regression:
+        return (
             "At the decision threshold chosen on the validation days: demographic parity and "
             f"equalized odds differences at most {gates.bias_max_difference:g} for {groups} "
             f"sensitive attributes (Fairlearn), recall at least {gates.min_recall:g} and lift "
             f"at least {gates.min_lift:g}, so that selecting almost nobody cannot pass."
         )
-    check_specs = [
+    limits = [
+        f"{label} at most {bound:g}"
+        for label, bound in (
+            (f"MAE gap ({model.target})", gates.bias_max_mae_difference),
+            (f"mean signed error gap ({model.target})", gates.bias_max_mean_error_difference),
+            ("worst group's MAE over the best's", gates.bias_max_mae_ratio),
+        )
+        if bound is not None
+    ]
+    return f"Between the groups of {groups} sensitive attributes: " + "; ".join(limits) + "."
+
+
+def _gate_specs(spec: ProductSpec, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The accuracy and bias gates of one variant asset."""
+    assert spec.model is not None
+    model = spec.model
+    better = "at least" if greater_is_better(model.primary_metric) else "at most"
+    bound = "minus" if better == "at least" else "plus"
+    return [
         dg.AssetCheckSpec(
             GATE_CHECKS["accuracy"],
             asset=key,
             description=(
                 f"{model.primary_metric} on the holdout {better} the baseline's (current "
-                f"champion, or a dummy model) {bound} {gates.accuracy_tolerance:g}."
+                f"champion, or a dummy model) {bound} {model.gates.accuracy_tolerance:g}."
             ),
         ),
-        dg.AssetCheckSpec(GATE_CHECKS["bias"], asset=key, description=bias),
+        dg.AssetCheckSpec(GATE_CHECKS["bias"], asset=key, description=_bias_description(spec)),
     ]
+
+
+def _gate_results(result) -> list[dg.AssetCheckResult]:
+    """Each gate of a trained variant as the result of its asset check."""
+    return [
+        dg.AssetCheckResult(
+            check_name=GATE_CHECKS[gate.gate],
+            passed=gate.passed,
+            description=gate.summary,
+            metadata={
+                "reason": dg.MetadataValue.text(gate.summary),
+                "model_version": dg.MetadataValue.text(result.model_version),
+                **_floats(gate.observed),
+                **_floats(gate.thresholds, prefix="threshold "),
+            },
+        )
+        for gate in result.gates
+    ]
+
+
+def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
+    """One model variant: trained, logged and registered in MLflow, gated by asset checks."""
+    assert spec.model is not None
+    declared = spec.model.variants[variant]
+    key = ml_key(spec, variant)
+    check_specs = _gate_specs(spec, key)
 
     @dg.asset(
         key=key,
@@ -364,40 +394,22 @@ def build_variant_asset(spec: ProductSpec, variant: str) -> dg.AssetsDefinition:
             f"model version {result.model_version}, gates "
             + ("passed" if result.passed else "failed: " + "; ".join(result.failures))
         )
-        checks = [
-            dg.AssetCheckResult(
-                check_name=GATE_CHECKS[gate.gate],
-                passed=gate.passed,
-                description=gate.summary,
-                metadata={
-                    "reason": dg.MetadataValue.text(gate.summary),
-                    "model_version": dg.MetadataValue.text(result.model_version),
-                    **_floats(gate.observed),
-                    **_floats(gate.thresholds, prefix="threshold "),
-                },
-            )
-            for gate in result.gates
-        ]
         metadata = _variant_metadata(result, spec)
         metadata["duration_s"] = dg.MetadataValue.float(round(time.perf_counter() - started, 3))
-        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+        return dg.MaterializeResult(metadata=metadata, check_results=_gate_results(result))
 
     return _variant
 
 
 def _candidate_records(context: dg.AssetExecutionContext, spec: ProductSpec, data_version: str):
     """The records of the variants trained on the current snapshot, and the stale ones."""
-    from medallion.ml.records import CANDIDATE_KEY, CandidateRecord
+    from medallion.ml.records import CandidateRecord
 
     assert spec.model is not None
     records, stale = [], []
     for name in spec.model.variants:
         metadata = _latest_metadata(context, ml_key(spec, name), required=False)
-        record = (
-            CandidateRecord.from_metadata(metadata)
-            if metadata and CANDIDATE_KEY in metadata
-            else None
-        )
+        record = CandidateRecord.from_metadata(metadata) if metadata else None
         if record is None or record.data_version != data_version:
             stale.append(name)
         else:

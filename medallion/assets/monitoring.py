@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from medallion import markdown
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
 from medallion.assets.jobs import has_model
-from medallion.assets.ml import ml_key
+from medallion.assets.keys import gold_key, ml_key, monitoring_key
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
 from medallion.resources.tracking import TrackingResource
@@ -28,12 +29,9 @@ if TYPE_CHECKING:  # the evaluation imports MLflow; load it only when an evaluat
     from medallion.monitoring.drift import WindowDrift
     from medallion.monitoring.evaluate import Evaluation
     from medallion.monitoring.performance import WindowPerformance
+    from medallion.monitoring.records import MonitoringRecord
 
 KINDS = {"duckdb", "polars", "mlflow"}
-
-
-def monitoring_key(spec: ProductSpec, name: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, names.GROUP, name])
 
 
 def monitoring_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
@@ -41,14 +39,14 @@ def monitoring_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     return [build_evaluation_asset(spec)] if has_model(spec) else []
 
 
-def _markdown(header: list[str], rows: list[list[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if math.isnan(value) else f"{value:.4g}"
-        return str(value)
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
+
+def _markdown(header: list[str], rows: list[list[object]]) -> str:
+    return markdown.table(header, rows, _cell)
 
 
 def drift_outcomes(window: "WindowDrift", spec: ProductSpec) -> list[CheckOutcome]:
@@ -146,53 +144,89 @@ def _common(evaluation: "Evaluation") -> dict[str, dg.MetadataValue]:
     return metadata
 
 
+def _record(record: "MonitoringRecord") -> dict[str, dg.MetadataValue]:
+    return {k: dg.MetadataValue.json(v) for k, v in record.to_metadata().items()}
+
+
+def drift_record(evaluation: "Evaluation") -> "MonitoringRecord":
+    """What the drift asset hands the retrain sensor and the simulator."""
+    from medallion.monitoring.records import MonitoringRecord
+
+    latest, alerts = evaluation.latest_drift, evaluation.drift_alerts
+    assert latest is not None and evaluation.champion is not None
+    last = alerts[-1] if alerts else None
+    return MonitoringRecord(
+        status=latest.status,
+        window_end=str(latest.window_end),
+        model_version=evaluation.champion.version,
+        drifted_features=tuple(f.feature for f in latest.drifted),
+        alert_day=str(last.window_end) if last else None,
+        alert_reason=(
+            f"drift on {last.window_end}: "
+            + (", ".join(f.feature for f in last.drifted) or "champion scores")
+            if last
+            else ""
+        ),
+    )
+
+
+def performance_record(evaluation: "Evaluation") -> "MonitoringRecord":
+    """What the performance asset hands the retrain sensor and the simulator."""
+    from medallion.monitoring.records import MonitoringRecord
+
+    latest, alerts = evaluation.latest_performance, evaluation.performance_alerts
+    assert latest is not None and evaluation.champion is not None
+    return MonitoringRecord(
+        status=latest.status,
+        window_end=str(latest.window.end),
+        model_version=evaluation.champion.version,
+        alert_day=str(evaluation.as_of) if alerts else None,
+        alert_reason=alerts[-1].describe() if alerts else "",
+    )
+
+
 def drift_metadata(evaluation: "Evaluation", spec: ProductSpec) -> dict[str, dg.MetadataValue]:
-    """What the drift asset shows, and what the retrain sensor reads (alert, alert_day)."""
+    """What the drift asset shows, with the record the retrain sensor reads."""
     from medallion.monitoring.history import DRIFT_HISTORY, history_table
 
     latest = evaluation.latest_drift
-    alerts = evaluation.drift_alerts
-    return _common(evaluation) | {
-        "window": dg.MetadataValue.text(f"{latest.window_start}..{latest.window_end}"),
-        "status": dg.MetadataValue.text(latest.status),
-        "windows_evaluated": dg.MetadataValue.int(len(evaluation.drift)),
-        "drifted_features": dg.MetadataValue.text(
-            ", ".join(f.feature for f in latest.drifted) or "none"
-        ),
-        "drifted_share": dg.MetadataValue.float(round(latest.drifted_share, 4)),
-        "dataset_drift": dg.MetadataValue.bool(latest.dataset_drift),
-        "statistics": dg.MetadataValue.md(_drift_table(latest)),
-        "charts": dg.MetadataValue.int(evaluation.charts),
-        "dagster/table_name": dg.MetadataValue.text(history_table(spec, DRIFT_HISTORY)),
-        names.ALERT: dg.MetadataValue.bool(bool(alerts)),
-        names.ALERT_DAY: dg.MetadataValue.text(str(alerts[-1].window_end) if alerts else ""),
-        names.ALERT_REASON: dg.MetadataValue.text(
-            f"drift on {alerts[-1].window_end}: "
-            + (", ".join(f.feature for f in alerts[-1].drifted) or "champion scores")
-            if alerts
-            else ""
-        ),
-    }
+    return (
+        _record(drift_record(evaluation))
+        | _common(evaluation)
+        | {
+            "window": dg.MetadataValue.text(f"{latest.window_start}..{latest.window_end}"),
+            "status": dg.MetadataValue.text(latest.status),
+            "windows_evaluated": dg.MetadataValue.int(len(evaluation.drift)),
+            "drifted_features": dg.MetadataValue.text(
+                ", ".join(f.feature for f in latest.drifted) or "none"
+            ),
+            "drifted_share": dg.MetadataValue.float(round(latest.drifted_share, 4)),
+            "dataset_drift": dg.MetadataValue.bool(latest.dataset_drift),
+            "statistics": dg.MetadataValue.md(_drift_table(latest)),
+            "charts": dg.MetadataValue.int(evaluation.charts),
+            "dagster/table_name": dg.MetadataValue.text(history_table(spec, DRIFT_HISTORY)),
+        }
+    )
 
 
 def performance_metadata(
     evaluation: "Evaluation", spec: ProductSpec
 ) -> dict[str, dg.MetadataValue]:
-    """What the performance asset shows, and what the retrain sensor reads."""
+    """What the performance asset shows, with the record the retrain sensor reads."""
     from medallion.monitoring.history import PERFORMANCE_HISTORY, history_table
 
     latest = evaluation.latest_performance
-    alerts = evaluation.performance_alerts
-    metadata = _common(evaluation) | {
-        "window": dg.MetadataValue.text(f"{latest.window.start}..{latest.window.end}"),
-        "status": dg.MetadataValue.text(latest.status),
-        "windows_evaluated": dg.MetadataValue.int(len(evaluation.performance)),
-        "entities": dg.MetadataValue.int(latest.entities),
-        "dagster/table_name": dg.MetadataValue.text(history_table(spec, PERFORMANCE_HISTORY)),
-        names.ALERT: dg.MetadataValue.bool(bool(alerts)),
-        names.ALERT_DAY: dg.MetadataValue.text(str(evaluation.as_of) if alerts else ""),
-        names.ALERT_REASON: dg.MetadataValue.text(alerts[-1].describe() if alerts else ""),
-    }
+    metadata = (
+        _record(performance_record(evaluation))
+        | _common(evaluation)
+        | {
+            "window": dg.MetadataValue.text(f"{latest.window.start}..{latest.window.end}"),
+            "status": dg.MetadataValue.text(latest.status),
+            "windows_evaluated": dg.MetadataValue.int(len(evaluation.performance)),
+            "entities": dg.MetadataValue.int(latest.entities),
+            "dagster/table_name": dg.MetadataValue.text(history_table(spec, PERFORMANCE_HISTORY)),
+        }
+    )
     if latest.positive_entities is not None:
         metadata["positive_entities"] = dg.MetadataValue.int(latest.positive_entities)
     for name, value in (("value", latest.value), ("threshold", latest.threshold)):
@@ -201,80 +235,120 @@ def performance_metadata(
     return metadata
 
 
-def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
-    """Drift and performance of the champion, evaluated together (one model load)."""
+def _asset_specs(spec: ProductSpec) -> list[dg.AssetSpec]:
+    """The drift and performance assets one evaluation materializes."""
     assert spec.model is not None
     monitoring = spec.monitoring
-    drift_key = monitoring_key(spec, names.DRIFT)
-    performance_key = monitoring_key(spec, names.PERFORMANCE)
-    gold_key = dg.AssetKey([spec.name, "gold", spec.model.table])
-    deps = [gold_key, ml_key(spec, "champion")]
-    tags = {"medallion/product": spec.name}
+    gold = gold_key(spec, spec.model.table)
+    common = {
+        "deps": [gold, ml_key(spec, "champion")],
+        "group_name": names.GROUP,
+        "kinds": KINDS,
+        "tags": {"medallion/product": spec.name},
+        "skippable": True,
+    }
     window = f"{monitoring.window_days}-day" if monitoring.window_days > 1 else "daily"
     season = (
         f"; reference days in the same phase of a {monitoring.seasonal_period_days}-day season"
         if monitoring.seasonal_period_days
         else ""
     )
+    return [
+        dg.AssetSpec(
+            monitoring_key(spec, names.DRIFT),
+            **common,
+            description=(
+                f"Drift of each {window} window of `{spec.table('gold', spec.model.table)}` "
+                f"against the last {monitoring.reference_days} days of the snapshot the "
+                f"champion was trained on{season}. Numbers: PSI over {monitoring.bins} "
+                "reference-quantile bins and the KS statistic; categories: PSI and "
+                "Jensen-Shannon distance; the champion's scores like a number. History in "
+                f"`{spec.name}_monitoring.drift_history`, charts in MLflow."
+            ),
+        ),
+        dg.AssetSpec(
+            monitoring_key(spec, names.PERFORMANCE),
+            **common,
+            description=(
+                f"The champion's {spec.model.primary_metric} on each trailing "
+                f"{monitoring.performance_window_days}-day window whose labels have "
+                "arrived since its holdout, against its holdout value. History in "
+                f"`{spec.name}_monitoring.performance_history`."
+            ),
+        ),
+    ]
+
+
+def _check_specs(spec: ProductSpec) -> list[dg.AssetCheckSpec]:
+    """The data drift, prediction drift and performance checks of the latest window."""
+    assert spec.model is not None
+    monitoring = spec.monitoring
+    drift_key = monitoring_key(spec, names.DRIFT)
+    return [
+        dg.AssetCheckSpec(
+            names.DATA_DRIFT_CHECK,
+            asset=drift_key,
+            description=(
+                f"No feature drifted in the latest window (WARN); ERROR when at least a "
+                f"share of {monitoring.drift_share:g} of the features did (dataset drift)."
+            ),
+        ),
+        dg.AssetCheckSpec(
+            names.PREDICTION_DRIFT_CHECK,
+            asset=drift_key,
+            description="The champion's scores in the latest window are like the reference's.",
+        ),
+        dg.AssetCheckSpec(
+            names.PERFORMANCE_CHECK,
+            asset=monitoring_key(spec, names.PERFORMANCE),
+            description=(
+                f"{spec.model.primary_metric} of the latest labelled window within "
+                f"{monitoring.performance_warn_drop:g} (WARN) / "
+                f"{monitoring.performance_alert_drop:g} (ERROR) of the holdout's."
+            ),
+        ),
+    ]
+
+
+def _results(
+    evaluation: "Evaluation", spec: ProductSpec, selected: set[dg.AssetKey], log
+) -> list[dg.MaterializeResult]:
+    """The materializations (with their checks) of the selected assets that have a window."""
+    drift_key = monitoring_key(spec, names.DRIFT)
+    performance_key = monitoring_key(spec, names.PERFORMANCE)
+    results = []
+    latest = evaluation.latest_drift
+    if latest is not None and drift_key in selected:
+        log.info(
+            f"drift {latest.window_end}: {latest.status}; drifted: "
+            + (", ".join(f.describe() for f in latest.drifted) or "none")
+        )
+        results.append(
+            dg.MaterializeResult(
+                asset_key=drift_key,
+                metadata=drift_metadata(evaluation, spec),
+                check_results=[to_result(o, drift_key) for o in drift_outcomes(latest, spec)],
+            )
+        )
+    performance = evaluation.latest_performance
+    if performance is not None and performance_key in selected:
+        results.append(
+            dg.MaterializeResult(
+                asset_key=performance_key,
+                metadata=performance_metadata(evaluation, spec),
+                check_results=[to_result(performance_outcome(performance), performance_key)],
+            )
+        )
+    return results
+
+
+def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
+    """Drift and performance of the champion, evaluated together (one model load)."""
 
     @dg.multi_asset(
         name=f"{spec.name}__monitoring__evaluate",
-        specs=[
-            dg.AssetSpec(
-                drift_key,
-                deps=deps,
-                group_name=names.GROUP,
-                kinds=KINDS,
-                tags=tags,
-                skippable=True,
-                description=(
-                    f"Drift of each {window} window of `{spec.table('gold', spec.model.table)}` "
-                    f"against the last {monitoring.reference_days} days of the snapshot the "
-                    f"champion was trained on{season}. Numbers: PSI over {monitoring.bins} "
-                    "reference-quantile bins and the KS statistic; categories: PSI and "
-                    "Jensen-Shannon distance; the champion's scores like a number. History in "
-                    f"`{spec.name}_monitoring.drift_history`, charts in MLflow."
-                ),
-            ),
-            dg.AssetSpec(
-                performance_key,
-                deps=deps,
-                group_name=names.GROUP,
-                kinds=KINDS,
-                tags=tags,
-                skippable=True,
-                description=(
-                    f"The champion's {spec.model.primary_metric} on each trailing "
-                    f"{monitoring.performance_window_days}-day window whose labels have "
-                    "arrived since its holdout, against its holdout value. History in "
-                    f"`{spec.name}_monitoring.performance_history`."
-                ),
-            ),
-        ],
-        check_specs=[
-            dg.AssetCheckSpec(
-                names.DATA_DRIFT_CHECK,
-                asset=drift_key,
-                description=(
-                    f"No feature drifted in the latest window (WARN); ERROR when at least a "
-                    f"share of {monitoring.drift_share:g} of the features did (dataset drift)."
-                ),
-            ),
-            dg.AssetCheckSpec(
-                names.PREDICTION_DRIFT_CHECK,
-                asset=drift_key,
-                description="The champion's scores in the latest window are like the reference's.",
-            ),
-            dg.AssetCheckSpec(
-                names.PERFORMANCE_CHECK,
-                asset=performance_key,
-                description=(
-                    f"{spec.model.primary_metric} of the latest labelled window within "
-                    f"{monitoring.performance_warn_drop:g} (WARN) / "
-                    f"{monitoring.performance_alert_drop:g} (ERROR) of the holdout's."
-                ),
-            ),
-        ],
+        specs=_asset_specs(spec),
+        check_specs=_check_specs(spec),
         op_tags=DUCKDB_TAG,
         can_subset=True,
     )
@@ -289,24 +363,6 @@ def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         if evaluation.skipped:
             context.log.warning(f"{spec.name} monitoring skipped: {evaluation.skipped}")
             return
-        selected = context.selected_asset_keys
-        latest = evaluation.latest_drift
-        if latest is not None and drift_key in selected:
-            context.log.info(
-                f"drift {latest.window_end}: {latest.status}; drifted: "
-                + (", ".join(f.describe() for f in latest.drifted) or "none")
-            )
-            yield dg.MaterializeResult(
-                asset_key=drift_key,
-                metadata=drift_metadata(evaluation, spec),
-                check_results=[to_result(o, drift_key) for o in drift_outcomes(latest, spec)],
-            )
-        performance = evaluation.latest_performance
-        if performance is not None and performance_key in selected:
-            yield dg.MaterializeResult(
-                asset_key=performance_key,
-                metadata=performance_metadata(evaluation, spec),
-                check_results=[to_result(performance_outcome(performance), performance_key)],
-            )
+        yield from _results(evaluation, spec, set(context.selected_asset_keys), context.log)
 
     return _evaluate

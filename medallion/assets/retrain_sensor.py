@@ -6,13 +6,12 @@ medallion.monitoring.retrain decides (run key per alert day, cooldown). The curs
 in the same SensorResult as the request, so a failed tick re-reads the events.
 """
 
-from datetime import date
-
 import dagster as dg
 
 from medallion.assets.jobs import retrain_job_name
-from medallion.assets.monitoring import monitoring_key
+from medallion.assets.keys import monitoring_key
 from medallion.monitoring import names
+from medallion.monitoring.records import MonitoringRecord
 from medallion.monitoring.retrain import AlertEvent, RetrainCursor, plan_retrain, retrain_run_key
 from medallion.spec import ProductSpec
 
@@ -35,15 +34,16 @@ def read_alerts(
             last = max(last, record.storage_id)
             materialization = record.asset_materialization
             metadata = {k: v.value for k, v in (materialization.metadata or {}).items()}
-            if not metadata.get(names.ALERT) or not metadata.get(names.ALERT_DAY):
+            verdict = MonitoringRecord.from_metadata(metadata)
+            if verdict.alert_date is None:
                 continue
             alerts.append(
                 AlertEvent(
                     storage_id=record.storage_id,
                     asset=key.to_user_string(),
-                    day=date.fromisoformat(str(metadata[names.ALERT_DAY])),
-                    model_version=str(metadata.get(names.MODEL_VERSION, "")),
-                    reason=str(metadata.get(names.ALERT_REASON, "")),
+                    day=verdict.alert_date,
+                    model_version=verdict.model_version,
+                    reason=verdict.alert_reason,
                 )
             )
     return alerts, last

@@ -14,6 +14,7 @@ import sys
 import dagster as dg
 
 from medallion.assets.checks import to_result
+from medallion.assets.keys import gold_key, zone_key
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.service.budget import (
@@ -46,11 +47,11 @@ def service_env(spec: ProductSpec, warehouse: str, tracking_uri: str) -> dict[st
 
 
 def build_responsiveness_asset(spec: ProductSpec, table: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey([spec.name, GROUP, "responsiveness"])
+    key = zone_key(spec, GROUP, "responsiveness")
 
     @dg.asset(
         key=key,
-        deps=[dg.AssetKey([spec.name, "gold", table])],
+        deps=[gold_key(spec, table)],
         group_name=GROUP,
         kinds={"fastapi"},
         tags={"medallion/product": spec.name},

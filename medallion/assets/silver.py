@@ -5,9 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from medallion.assets.bronze import bronze_key
 from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
+from medallion.assets.keys import bronze_key, silver_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks import expectations, names
 from medallion.checks.outcome import CheckOutcome
@@ -25,10 +25,6 @@ from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.silver import SilverCounts, build_silver
 from medallion.zones.tables import describe_table, retry_on_one_thread
-
-
-def silver_key(spec: ProductSpec, entity: str) -> dg.AssetKey:
-    return dg.AssetKey([spec.name, "silver", entity])
 
 
 def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:

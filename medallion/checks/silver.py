@@ -21,8 +21,7 @@ def row_accounting(con: duckdb.DuckDBPyConnection, spec: ProductSpec, entity: st
     Each batch is first compared by a fingerprint of its rows' lineage: the count and the sum
     of the hashes of the row numbers, in bronze against silver plus quarantine. Equal
     fingerprints mean every bronze row of the batch is in exactly one of them and nothing was
-    invented (short of a 64-bit hash collision); three grouped scans, no join (2.4 -> 0.5 s
-    at 10M rows). Only the batches whose fingerprints differ are traced row by row: each
+    invented (short of a 64-bit hash collision); three grouped scans, no join. Only the batches whose fingerprints differ are traced row by row: each
     bronze row to silver or quarantine; one found in neither counts as a duplicate only if a
     newer row of its key is in silver. Anything else was lost, and a silver row with no
     bronze origin was invented.

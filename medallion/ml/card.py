@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
+from medallion import markdown
 from medallion.ml.gates import GateOutcome
 from medallion.ml.records import CandidateRecord
 from medallion.spec import ProductSpec
@@ -40,8 +41,7 @@ def _number(value: float) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
+    return markdown.table(header, rows, lambda c: str(c).replace("|", "/")).splitlines()
 
 
 def _metrics_section(spec: ProductSpec, metrics: dict[str, float]) -> list[str]:

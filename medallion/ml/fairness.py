@@ -27,6 +27,12 @@ from medallion.ml.groups import bar_panels, group_frame
 from medallion.ml.metrics import group_labels
 
 RATES = ("selection_rate", "true_positive_rate", "false_positive_rate")
+_COLUMNS = (
+    *("group", "rows", "positives", "negatives", "selected", "true_positives"),
+    *RATES,
+    *("selection_compared", "tpr_compared", "fpr_compared"),
+)
+"""The by-group table's columns, after `attribute`."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,29 @@ def _difference_and_ratio(
     return high - low, (low / high if high > 0 else 1.0)
 
 
+def _with_counts(
+    table: pd.DataFrame,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    values: np.ndarray,
+    min_group_size: int,
+) -> pd.DataFrame:
+    """The by-group table with the counts behind each rate and whether the rate is compared."""
+    labels = group_labels(np.asarray(values, dtype=object))
+
+    def per_group(column: np.ndarray) -> pd.Series:
+        return pd.Series(column).groupby(labels).sum().reindex(table.index).astype(int)
+
+    table["positives"] = per_group(y_true)
+    table["negatives"] = table["rows"] - table["positives"]
+    table["selected"] = per_group(y_pred)
+    table["true_positives"] = per_group(y_pred * y_true)
+    table["selection_compared"] = table["rows"] >= min_group_size
+    table["tpr_compared"] = table["positives"] >= min_group_size
+    table["fpr_compared"] = table["negatives"] >= min_group_size
+    return table
+
+
 def attribute_fairness(
     y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray, attribute: str, min_group_size: int
 ) -> AttributeFairness:
@@ -84,16 +113,7 @@ def attribute_fairness(
         "false_positive_rate": false_positive_rate,
     }
     frame, table = group_frame(rates, y_true, y_pred, values, attribute)
-    labels = group_labels(np.asarray(values, dtype=object))
-    positives = pd.Series(y_true).groupby(labels).sum()
-    table["positives"] = positives.reindex(table.index).astype(int)
-    table["negatives"] = table["rows"] - table["positives"]
-    table["selected"] = pd.Series(y_pred).groupby(labels).sum().reindex(table.index).astype(int)
-    hits = pd.Series(y_pred * y_true).groupby(labels).sum()
-    table["true_positives"] = hits.reindex(table.index).astype(int)
-    table["selection_compared"] = table["rows"] >= min_group_size
-    table["tpr_compared"] = table["positives"] >= min_group_size
-    table["fpr_compared"] = table["negatives"] >= min_group_size
+    table = _with_counts(table, y_true, y_pred, values, min_group_size)
 
     def compared(column: str) -> list[str]:
         return [str(g) for g in table.index[table[column]]]
@@ -107,20 +127,7 @@ def attribute_fairness(
     fpr_diff, fpr_ratio = _difference_and_ratio(
         frame, "false_positive_rate", compared("fpr_compared")
     )
-    table = table.reset_index(names="group")[
-        [
-            "group",
-            "rows",
-            "positives",
-            "negatives",
-            "selected",
-            "true_positives",
-            *RATES,
-            "selection_compared",
-            "tpr_compared",
-            "fpr_compared",
-        ]
-    ]
+    table = table.reset_index(names="group")[list(_COLUMNS)]
     table.insert(0, "attribute", attribute)
     return AttributeFairness(
         attribute=attribute,

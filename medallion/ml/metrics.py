@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
@@ -111,23 +112,35 @@ def per_group_metrics(
     sensitive: dict[str, np.ndarray],
     threshold: float | None,
 ) -> list[GroupMetrics]:
-    """holdout_metrics for every group of every sensitive attribute, groups sorted."""
+    """holdout_metrics for every group of every sensitive attribute, groups sorted: one
+    Fairlearn MetricFrame per attribute, like the bias gate's rates."""
+    from fairlearn.metrics import MetricFrame, count
+
     y_true = np.asarray(y_true)
     outputs = np.asarray(outputs, dtype=np.float64)
+    measures = {
+        "rows": count,
+        "positives": lambda truth, _: int(np.sum(truth)),
+        "metrics": lambda truth, out: holdout_metrics(
+            task, np.asarray(truth), np.asarray(out), threshold
+        ),
+    }
     rows = []
     for attribute, values in sensitive.items():
-        labels = group_labels(values)
-        for group in sorted(set(labels.tolist())):
-            mask = labels == group
-            rows.append(
-                GroupMetrics(
-                    attribute=attribute,
-                    group=group,
-                    rows=int(mask.sum()),
-                    positives=None if task == "regression" else int(y_true[mask].sum()),
-                    metrics=holdout_metrics(task, y_true[mask], outputs[mask], threshold),
-                )
+        labels = pd.Series(group_labels(values), name=attribute)
+        frame = MetricFrame(
+            metrics=measures, y_true=y_true, y_pred=outputs, sensitive_features=labels
+        )
+        rows += [
+            GroupMetrics(
+                attribute=attribute,
+                group=str(group),
+                rows=int(row["rows"]),
+                positives=None if task == "regression" else int(row["positives"]),
+                metrics=row["metrics"],
             )
+            for group, row in frame.by_group.sort_index().iterrows()
+        ]
     return rows
 
 

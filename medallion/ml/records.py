@@ -1,9 +1,10 @@
 """What the ML assets hand to each other, as typed records.
 
-The baseline hands the variants the bar to clear; each variant hands the promotion its
-registered version and gate outcomes. Each record is written as one JSON metadata value of
-its asset's materialization and read back whole, so no asset reads another's metadata keys
-by name, and a field added here travels without touching the readers.
+The snapshot hands every ML step the file and data version to read; the baseline hands the
+variants the bar to clear; each variant hands the promotion its registered version and gate
+outcomes. Each record is written as one JSON metadata value of its asset's materialization
+and read back whole (medallion.handoff), so no asset reads another's metadata keys by name,
+and a field added here travels without touching the readers.
 """
 
 from __future__ import annotations
@@ -11,20 +12,37 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from medallion.handoff import build, floats, json_safe, payload
 from medallion.ml.gates import GateOutcome
 
-BASELINE_KEY, CANDIDATE_KEY = "baseline_record", "candidate_record"
+SNAPSHOT_KEY, BASELINE_KEY, CANDIDATE_KEY = "snapshot_record", "baseline_record", "candidate_record"
 
 
-def _clean(values: dict[str, float]) -> dict[str, float | None]:
-    """NaN is not JSON: it travels as None and comes back as NaN."""
-    return {k: (None if v is None or math.isnan(v) else float(v)) for k, v in values.items()}
+def _json(record: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(json_safe(record)))
 
 
-def _floats(values: dict[str, Any]) -> dict[str, float]:
-    return {k: (math.nan if v is None else float(v)) for k, v in values.items()}
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """The Parquet file every ML step reads, and the data version it records."""
+
+    path: str
+    data_version: str
+    rows: int
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {SNAPSHOT_KEY: _json(asdict(self))}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> SnapshotRecord:
+        return build(cls, payload(metadata, SNAPSHOT_KEY))
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path)
 
 
 @dataclass(frozen=True)
@@ -43,14 +61,16 @@ class BaselineResult:
     """Digest of the champion's holdout scores: a candidate with the same is the same model."""
 
     def to_metadata(self) -> dict[str, Any]:
-        return {
-            BASELINE_KEY: json.loads(json.dumps(asdict(self) | {"metrics": _clean(self.metrics)}))
-        }
+        return {BASELINE_KEY: _json(asdict(self))}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> BaselineResult:
-        record = dict(metadata[BASELINE_KEY])
-        return cls(**record | {"metrics": _floats(record["metrics"])})
+        record = payload(metadata, BASELINE_KEY)
+        return build(cls, record | {"metrics": floats(record.get("metrics", {}))})
+
+
+def _gate(record: dict[str, Any]) -> GateOutcome:
+    return build(GateOutcome, record | {"observed": floats(record.get("observed", {}))})
 
 
 @dataclass(frozen=True)
@@ -71,20 +91,16 @@ class CandidateRecord:
     notes: dict[str, str] = field(default_factory=dict)
 
     def to_metadata(self) -> dict[str, Any]:
-        record = asdict(self) | {
-            "score": None if math.isnan(self.score) else self.score,
-            "gates": [asdict(g) | {"observed": _clean(g.observed)} for g in self.gates],
-        }
-        return {CANDIDATE_KEY: json.loads(json.dumps(record))}
+        return {CANDIDATE_KEY: _json(asdict(self))}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> CandidateRecord:
-        record = dict(metadata[CANDIDATE_KEY])
-        gates = tuple(
-            GateOutcome(**g | {"observed": _floats(g["observed"])}) for g in record["gates"]
+        record = payload(metadata, CANDIDATE_KEY)
+        gates = tuple(_gate(g) for g in record.get("gates", ()))
+        score = record.get("score")
+        return build(
+            cls, record | {"gates": gates, "score": math.nan if score is None else float(score)}
         )
-        score = math.nan if record["score"] is None else float(record["score"])
-        return cls(**record | {"gates": gates, "score": score})
 
     @property
     def failures(self) -> tuple[str, ...]:

@@ -26,26 +26,6 @@ CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER_PREFIX = "challenger-"
 
-TRUSTED_TYPES = {
-    "logistic_regression": ["numpy.dtype"],
-    "random_forest": ["numpy.dtype", "sklearn.tree._tree.Tree"],
-    "hist_gradient_boosting": [
-        "numpy.dtype",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    ],
-    "ridge": ["numpy.dtype"],
-    "random_forest_regressor": ["numpy.dtype", "sklearn.tree._tree.Tree"],
-    "hist_gradient_boosting_regressor": [
-        "numpy.dtype",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    ],
-}
-TRUSTED_TYPES = {
-    name: [*types, "medallion.ml.training.FrameToArray"] for name, types in TRUSTED_TYPES.items()
-}
-"""Types skops must be told to trust when loading each estimator's Pipeline (checked by a
-test, so a scikit-learn upgrade that needs more fails there, not at load time)."""
-
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
@@ -104,46 +84,32 @@ def version_by_fingerprint(
     return min(ready, key=lambda v: int(v.version)) if ready else None
 
 
-def _git_commit(start: Path) -> str | None:
-    """The checked-out commit, read from .git without running git."""
-    for folder in [start, *start.parents]:
-        git = folder / ".git"
-        if git.is_file():
-            text = git.read_text(encoding="utf-8").strip()
-            if not text.startswith("gitdir:"):
-                return None
-            git = (folder / text.removeprefix("gitdir:").strip()).resolve()
-        if not git.is_dir():
-            continue
-        head = (git / "HEAD").read_text(encoding="utf-8").strip()
-        if not head.startswith("ref:"):
-            return head
-        ref = head.removeprefix("ref:").strip()
-        bases = [git]
-        if (git / "commondir").is_file():
-            common = (git / "commondir").read_text(encoding="utf-8").strip()
-            bases.append((git / common).resolve())
-        for base in bases:
-            if (base / ref).is_file():
-                return (base / ref).read_text(encoding="utf-8").strip()
-            packed = base / "packed-refs"
-            if packed.is_file():
-                for line in packed.read_text(encoding="utf-8").splitlines():
-                    if line.endswith(f" {ref}"):
-                        return line.split(" ", 1)[0]
-        return None
-    return None
+def git_commit() -> str | None:
+    """The source tree's commit by MLflow's own lookup (the one behind its
+    `mlflow.source.git.commit` tag), or None outside a git checkout. Read at each call, so a
+    long-lived process records the commit checked out when a run starts."""
+    from mlflow.utils.git_utils import get_git_commit
+
+    return get_git_commit(str(Path(__file__).resolve().parent))
 
 
 def code_version() -> str:
     """`git:<commit>` of the source tree when it is a checkout, else the package version."""
-    commit = _git_commit(Path(__file__).resolve().parent)
+    commit = git_commit()
     if commit:
         return f"git:{commit[:12]}"
     try:
         return f"medallion=={metadata.version('medallion')}"
     except metadata.PackageNotFoundError:
         return "medallion==unknown"
+
+
+def git_tags() -> dict[str, str]:
+    """MLflow's own source-commit tag, for runs started outside a script MLflow can see."""
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
+
+    commit = git_commit()
+    return {MLFLOW_GIT_COMMIT: commit} if commit else {}
 
 
 def spec_hash(spec: ProductSpec) -> str:
@@ -180,6 +146,7 @@ def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: 
     from mlflow.models import infer_signature
 
     from medallion.ml.decision import TRUSTED_TYPE, DecisionModel
+    from medallion.ml.training import trusted_types
 
     decides = isinstance(pipeline, DecisionModel)
     predict_fn = "predict_proba" if hasattr(pipeline, "predict_proba") else "predict"
@@ -189,7 +156,7 @@ def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: 
         pipeline,
         name="model",
         serialization_format="skops",
-        skops_trusted_types=TRUSTED_TYPES[estimator] + ([TRUSTED_TYPE] if decides else []),
+        skops_trusted_types=trusted_types(estimator) + ([TRUSTED_TYPE] if decides else []),
         pyfunc_predict_fn=predict_fn,
         signature=infer_signature(input_example, output_example),
         input_example=input_example,

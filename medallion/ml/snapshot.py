@@ -9,15 +9,17 @@ so nothing else of the gold table, and no PII, reaches the ML zone.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from medallion.spec import ProductSpec
+from medallion.zones.landing import file_sha256
+from medallion.zones.sql import quote
 
 VERSION_CHARS = 16
 """Hex characters of the SHA-256 kept as the data version (64 bits)."""
@@ -54,15 +56,7 @@ def snapshot_path(root: Path, spec: ProductSpec, data_version: str) -> Path:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes, shortened to the data version."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:VERSION_CHARS]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return file_sha256(Path(path))[:VERSION_CHARS]
 
 
 def labelled_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> int:
@@ -71,10 +65,23 @@ def labelled_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> int:
     model = spec.model
     return int(
         con.execute(
-            f"SELECT count(DISTINCT CAST({_quote(model.time_column)} AS DATE)) "
-            f"FROM {spec.table('gold', model.table)} WHERE {_quote(model.target)} IS NOT NULL"
+            f"SELECT count(DISTINCT CAST({quote(model.time_column)} AS DATE)) "
+            f"FROM {spec.table('gold', model.table)} WHERE {quote(model.target)} IS NOT NULL"
         ).fetchone()[0]
     )
+
+
+def last_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date | None, date | None]:
+    """The gold feature table's last day and its last labelled day (None when there is none):
+    the days between them are the label horizon, labels not known yet."""
+    assert spec.model is not None
+    model = spec.model
+    day = f"CAST({quote(model.time_column)} AS DATE)"
+    latest, labelled = con.execute(
+        f"SELECT max({day}), max({day}) FILTER (WHERE {quote(model.target)} IS NOT NULL) "
+        f"FROM {spec.table('gold', model.table)}"
+    ).fetchone()
+    return latest, labelled
 
 
 def days_needed(spec: ProductSpec) -> int:
@@ -119,7 +126,7 @@ def export_snapshot(con: duckdb.DuckDBPyConnection, spec: ProductSpec, root: Pat
     folder = Path(root) / spec.name
     folder.mkdir(parents=True, exist_ok=True)
     scratch = folder / f".{spec.model.table}-{uuid.uuid4().hex}.parquet.tmp"
-    select = ", ".join(_quote(c) for c in columns)
+    select = ", ".join(quote(c) for c in columns)
     try:
         con.execute(
             f"COPY (SELECT {select} FROM {table} ORDER BY ALL) TO '{scratch}' "

@@ -28,18 +28,41 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from medallion.spec import ModelSpec, VariantSpec
+from medallion.spec import ESTIMATORS, ModelSpec, VariantSpec
 
-ESTIMATOR_CLASSES = {
-    "logistic_regression": LogisticRegression,
-    "random_forest": RandomForestClassifier,
-    "hist_gradient_boosting": HistGradientBoostingClassifier,
-    "ridge": Ridge,
-    "random_forest_regressor": RandomForestRegressor,
-    "hist_gradient_boosting_regressor": HistGradientBoostingRegressor,
+
+@dataclass(frozen=True)
+class Estimator:
+    """What medallion knows of one estimator of the spec's allow-list."""
+
+    cls: type
+    scaled: bool = False
+    """Numeric inputs imputed and standardized (trees need neither)."""
+    trusted: tuple[str, ...] = ()
+    """Types skops must be told to trust to load its Pipeline (checked by a test, so a
+    scikit-learn upgrade that needs more fails there, not at load time)."""
+
+
+_TREES = ("sklearn.tree._tree.Tree",)
+_HISTOGRAMS = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",)
+ESTIMATOR_TABLE = {
+    "logistic_regression": Estimator(LogisticRegression, scaled=True),
+    "random_forest": Estimator(RandomForestClassifier, trusted=_TREES),
+    "hist_gradient_boosting": Estimator(HistGradientBoostingClassifier, trusted=_HISTOGRAMS),
+    "ridge": Estimator(Ridge, scaled=True),
+    "random_forest_regressor": Estimator(RandomForestRegressor, trusted=_TREES),
+    "hist_gradient_boosting_regressor": Estimator(
+        HistGradientBoostingRegressor, trusted=_HISTOGRAMS
+    ),
 }
-SCALED = {"logistic_regression", "ridge"}
-"""Estimators whose numeric inputs are imputed and standardized (trees need neither)."""
+"""The scikit-learn side of the names spec.ESTIMATORS declares (the same keys: checked below)."""
+if set(ESTIMATOR_TABLE) != set(ESTIMATORS):
+    raise ImportError(f"spec.ESTIMATORS {ESTIMATORS} and ESTIMATOR_TABLE differ")
+
+
+def trusted_types(estimator: str) -> list[str]:
+    """Everything skops must trust to load a Pipeline of `estimator`."""
+    return ["numpy.dtype", *ESTIMATOR_TABLE[estimator].trusted, f"{__name__}.FrameToArray"]
 
 
 @dataclass(frozen=True)
@@ -208,7 +231,7 @@ def make_estimator(variant: VariantSpec, seed: int):
     Raises:
         ValueError: for a parameter the estimator does not have, listing the valid ones.
     """
-    cls = ESTIMATOR_CLASSES[variant.estimator]
+    cls = ESTIMATOR_TABLE[variant.estimator].cls
     valid = cls().get_params()
     unknown = sorted(set(variant.params) - set(valid))
     if unknown:
@@ -292,7 +315,7 @@ def build_pipeline(
     columns = [*numeric, *categorical]
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     numbers: object = "passthrough"
-    if variant.estimator in SCALED:
+    if ESTIMATOR_TABLE[variant.estimator].scaled:
         numbers = Pipeline(
             [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
         )

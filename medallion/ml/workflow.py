@@ -15,8 +15,6 @@ import math
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +54,7 @@ from medallion.ml.training import (
 )
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import ModelSpec, ProductSpec
+from medallion.timing import timed
 
 ROLE_BASELINE, ROLE_VARIANT = "baseline", "variant"
 INPUT_EXAMPLE_ROWS = 5
@@ -139,15 +138,19 @@ def gold_version_tags(spec: ProductSpec) -> dict[str, str]:
 
 def _common_tags(spec: ProductSpec, data_version: str, role: str) -> dict[str, str]:
     model = _model(spec)
-    return gold_version_tags(spec) | {
-        "product": spec.name,
-        "task": model.task,
-        "role": role,
-        "data_version": data_version,
-        "code_version": registry.code_version(),
-        "spec_hash": registry.spec_hash(spec),
-        "seed": str(model.seed),
-    }
+    return (
+        gold_version_tags(spec)
+        | {
+            "product": spec.name,
+            "task": model.task,
+            "role": role,
+            "data_version": data_version,
+            "code_version": registry.code_version(),
+            "spec_hash": registry.spec_hash(spec),
+            "seed": str(model.seed),
+        }
+        | registry.git_tags()
+    )
 
 
 def _split_params(spec: ProductSpec, data: Prepared) -> dict[str, object]:
@@ -214,16 +217,6 @@ def _log_inputs(spec: ProductSpec, data: Prepared, snapshot: Path, data_version:
                 digest=data_version,
             )
         mlflow.log_input(dataset, context=context)
-
-
-@contextmanager
-def _timed(phases: dict[str, float], name: str) -> Iterator[None]:
-    """Record the seconds a block takes under `name`."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        phases[name] = time.perf_counter() - started
 
 
 def _finite(values: dict[str, float]) -> dict[str, float]:
@@ -441,7 +434,7 @@ def run_variant(
         client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
     )
     phases: dict[str, float] = {}
-    with _timed(phases, "prepare"):
+    with timed(phases, "prepare"):
         data = prepare(spec, snapshot)
     fingerprint = training_fingerprint(spec, variant, data_version)
     name = registry.registered_model_name(spec)
@@ -497,9 +490,9 @@ def _train_log_and_gate(context: _VariantContext, phases: dict[str, float]) -> V
     model = _model(spec)
     spec_variant = model.variants[variant]
     pipeline = build_pipeline(spec_variant, data.numeric, data.categorical, model.seed)
-    with _timed(phases, "fit"):
+    with timed(phases, "fit"):
         pipeline.fit(data.x_train, data.y_train)
-    with _timed(phases, "evaluate"):
+    with timed(phases, "evaluate"):
         threshold = _choose(context, pipeline)
         scores = predict_scores(pipeline, data.x_holdout)
         evaluation = _evaluate(spec, data, scores, threshold, context.baseline)
@@ -575,16 +568,16 @@ def _log_run(
             run_name=f"{variant}-{context.data_version[:8]}",
             tags=tags,
         ) as run,
-        _timed(phases, "mlflow_total"),
+        timed(phases, "mlflow_total"),
     ):
         run_id = run.info.run_id
         gates = _gate_tags(evaluation.gates)
-        with _timed(phases, "log_run"):
+        with timed(phases, "log_run"):
             gate_metrics = {f"gate/{g.gate}": float(g.passed) for g in evaluation.gates}
             registry.log_batch(context.client, run_id, metrics | gate_metrics, params, gates)
             _log_inputs(spec, data, context.snapshot, context.data_version)
             _log_artifacts(spec, variant, evaluation)
-        with _timed(phases, "log_model"):
+        with timed(phases, "log_model"):
             identity = {"variant": variant, "data_version": context.data_version}
             identity |= gold_version_tags(spec) | {registry.FINGERPRINT: context.fingerprint}
             example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
@@ -641,10 +634,10 @@ def _reuse(context: _VariantContext, existing, phases: dict[str, float]) -> Vari
     model = _model(spec)
     name = registry.registered_model_name(spec)
     version = str(existing.version)
-    with _timed(phases, "load"):
+    with timed(phases, "load"):
         loaded = mlflow.sklearn.load_model(f"models:/{name}/{version}")
     run = client.get_run(existing.run_id)
-    with _timed(phases, "evaluate"):
+    with timed(phases, "evaluate"):
         threshold = _threshold_of(client, existing.run_id, model)
         scores = predict_scores(loaded, data.x_holdout)
         evaluation = _evaluate(spec, data, scores, threshold, context.baseline)

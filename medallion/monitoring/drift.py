@@ -23,7 +23,9 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+from scipy.spatial.distance import jensenshannon
 
+from medallion.monitoring.history import DRIFT_HISTORY, frame_schema
 from medallion.spec import MonitoringSpec
 
 GRID_POINTS = 1000
@@ -39,15 +41,11 @@ DATASET = "*"
 STATUSES = ("insufficient", "ok", "warn", "alert")
 """From least to most serious."""
 
-STATISTICS_SCHEMA = {
-    "feature": pl.String,
-    "kind": pl.String,
-    "statistic": pl.String,
-    "value": pl.Float64,
-    "bins": pl.Int64,
-    "reference_rows": pl.Int64,
-    "current_rows": pl.Int64,
-}
+STATISTICS_SCHEMA = frame_schema(
+    DRIFT_HISTORY,
+    ("feature", "kind", "statistic", "value", "bins", "reference_rows", "current_rows"),
+)
+"""The statistics of one window: drift_history's columns before the verdict."""
 
 
 def split_kinds(schema: pl.Schema, features: list[str]) -> tuple[list[str], list[str]]:
@@ -102,14 +100,14 @@ def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
 
 
 def js_distance(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
-    """Jensen-Shannon distance (base 2, between 0 and 1) of two count vectors."""
-    p = reference_counts / max(reference_counts.sum(), 1)
-    q = current_counts / max(current_counts.sum(), 1)
-    m = (p + q) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.where(p > 0, p * np.log2(p / m), 0.0)
-        right = np.where(q > 0, q * np.log2(q / m), 0.0)
-    return math.sqrt(max(float(0.5 * left.sum() + 0.5 * right.sum()), 0.0))
+    """Jensen-Shannon distance (base 2, between 0 and 1) of two count vectors (scipy's).
+
+    An empty side has no distribution: against another empty side the distance is 0, against
+    a non-empty one sqrt(1/2), the value of an all-zero vector in the formula."""
+    empty = (reference_counts.sum() == 0, current_counts.sum() == 0)
+    if any(empty):
+        return 0.0 if all(empty) else math.sqrt(0.5)
+    return float(jensenshannon(reference_counts, current_counts, base=2))
 
 
 def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:

@@ -10,10 +10,9 @@ the reference, the windows and the labelled rows in three calls.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from medallion.ml.snapshot import last_days
 from medallion.monitoring import charts, history
 from medallion.monitoring.champion import (
     Champion,
@@ -33,6 +33,7 @@ from medallion.monitoring.champion import (
 from medallion.monitoring.drift import DATASET, WindowDrift, compare, split_kinds, summarize
 from medallion.monitoring.performance import WindowPerformance, history_rows, window_performance
 from medallion.monitoring.windows import (
+    Window,
     pending_ends,
     reference_filter,
     trailing_window,
@@ -40,6 +41,8 @@ from medallion.monitoring.windows import (
 )
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import ModelSpec, MonitoringSpec, ProductSpec
+from medallion.timing import timed
+from medallion.zones.sql import quote
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 SCORE = "_score"
@@ -86,10 +89,6 @@ def _columns(model: ModelSpec) -> list[str]:
     return list(dict.fromkeys([model.entity_key, model.time_column, *model.features, model.target]))
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _read_rows(
     con: duckdb.DuckDBPyConnection,
     spec: ProductSpec,
@@ -99,9 +98,9 @@ def _read_rows(
 ) -> pl.DataFrame:
     """Gold rows (the model's columns) whose day lies in first..last."""
     model = _model(spec)
-    select = ", ".join(_quote(c) for c in _columns(model))
-    day = f"CAST({_quote(model.time_column)} AS DATE)"
-    label = f" AND {_quote(model.target)} IS NOT NULL" if labelled else ""
+    select = ", ".join(quote(c) for c in _columns(model))
+    day = f"CAST({quote(model.time_column)} AS DATE)"
+    label = f" AND {quote(model.target)} IS NOT NULL" if labelled else ""
     return con.execute(
         f"SELECT {select} FROM {spec.table('gold', model.table)} "
         f"WHERE {day} BETWEEN ? AND ?{label} ORDER BY ALL",
@@ -112,11 +111,7 @@ def _read_rows(
 def _latest_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[date, date | None]:
     """The gold table's last day, and its last labelled day."""
     model = _model(spec)
-    day = f"CAST({_quote(model.time_column)} AS DATE)"
-    latest, labelled = con.execute(
-        f"SELECT max({day}), max({day}) FILTER (WHERE {_quote(model.target)} IS NOT NULL) "
-        f"FROM {spec.table('gold', model.table)}"
-    ).fetchone()
+    latest, labelled = last_days(con, spec)
     if latest is None:
         raise ValueError(f"{spec.table('gold', model.table)} is empty; materialize gold first")
     return latest, labelled
@@ -191,55 +186,53 @@ def verdict(evaluation: Evaluation) -> dict[str, str]:
     return found
 
 
-def evaluate(
-    spec: ProductSpec,
-    connect: Connect,
-    tracking: TrackingResource,
-    *,
-    run_id: str | None = None,
-    log_to_mlflow: bool = True,
-) -> Evaluation:
-    """Evaluate the champion on every window not yet evaluated (at most
-    `max_catch_up_windows`), append the history and log the statistics and charts to MLflow.
+@dataclass(frozen=True)
+class _Reference:
+    """The champion's reference rows: the last `reference_days` of its snapshot."""
 
-    Args:
-        spec: the product; `model` names the gold table and columns, `monitoring` the rules.
-        connect: opens a writable warehouse connection (a context manager).
-        tracking: the MLflow store and snapshot folder.
-        run_id: the Dagster run, recorded with each history row.
-        log_to_mlflow: False to keep MLflow untouched (the history is written regardless).
+    rows: pl.DataFrame
+    snapshot_end: date
+    after_holdout: date
 
-    Returns:
-        The evaluation; `skipped` is set when there is no champion or nothing new to judge.
-    """
+
+@dataclass(frozen=True)
+class _Pending:
+    """What the warehouse holds that has not been judged yet."""
+
+    latest: date
+    windows: list[Window]
+    current: pl.DataFrame | None
+    performance_windows: list[Window]
+    labelled: pl.DataFrame | None
+
+
+def _reference(champion: Champion, spec: ProductSpec) -> _Reference:
+    """Read the reference rows from the champion's snapshot file."""
     model, monitoring = _model(spec), spec.monitoring
-    started = time.perf_counter()
-    champion = find_champion(spec, tracking)
-    if champion is None:
-        return Evaluation(None, skipped="no champion yet: train the ML zone first")
-    if not champion.snapshot.is_file():
-        return Evaluation(
-            champion,
-            skipped=f"the snapshot of champion v{champion.version} is gone: {champion.snapshot}",
-        )
     day = pl.col(model.time_column).cast(pl.Date)
     snapshot = pl.scan_parquet(champion.snapshot)
     snapshot_end: date = snapshot.select(day.max()).collect().item()
-    reference = (
+    rows = (
         snapshot.filter(day >= snapshot_end - timedelta(days=monitoring.reference_days - 1))
         .select(_columns(model))
         .collect()
     )
-    after_snapshot = snapshot_end + timedelta(days=1)
     after_holdout = (champion.holdout_end or snapshot_end) + timedelta(days=1)
+    return _Reference(rows, snapshot_end, after_holdout)
 
+
+def _read_pending(
+    connect: Connect, spec: ProductSpec, champion: Champion, reference: _Reference
+) -> _Pending:
+    """The drift windows and labelled windows not yet in the history, with their rows."""
+    monitoring = spec.monitoring
     with connect() as con:
         history.ensure_history(con, spec)
         latest, latest_labelled = _latest_days(con, spec)
         ends = _ends(
             latest,
             history.last_window_end(con, spec, history.DRIFT_HISTORY, champion.version),
-            after_snapshot,
+            reference.snapshot_end + timedelta(days=1),
             monitoring.max_catch_up_windows,
         )
         windows = [trailing_window(end, monitoring.window_days) for end in ends]
@@ -247,11 +240,13 @@ def evaluate(
         performance_ends = _ends(
             latest_labelled,
             history.last_window_end(con, spec, history.PERFORMANCE_HISTORY, champion.version),
-            after_holdout,
+            reference.after_holdout,
             monitoring.max_catch_up_windows,
         )
         performance_windows = [
-            trailing_window(end, monitoring.performance_window_days, not_before=after_holdout)
+            trailing_window(
+                end, monitoring.performance_window_days, not_before=reference.after_holdout
+            )
             for end in performance_ends
         ]
         labelled = (
@@ -259,32 +254,39 @@ def evaluate(
             if performance_windows
             else None
         )
-    read_s = time.perf_counter() - started
-    if not windows and not performance_windows:
-        return Evaluation(
-            champion,
-            skipped=f"no gold day after the champion's snapshot (last day {snapshot_end})",
-            as_of=latest,
-        )
+    return _Pending(latest, windows, current, performance_windows, labelled)
 
-    started = time.perf_counter()
-    champion_model = (
-        load_model(champion)
-        if (monitoring.prediction_drift and windows) or performance_windows
-        else None
-    )
-    if monitoring.prediction_drift and current is not None:
-        reference = _with_scores(reference, champion_model, spec, monitoring.max_scored_rows)
-        current = _with_scores(current, champion_model, spec, monitoring.max_scored_rows)
-    if labelled is not None:
-        labelled = _with_scores(labelled, champion_model, spec, monitoring.max_scored_rows)
-    scoring_s = time.perf_counter() - started
 
-    started = time.perf_counter()
+def _scored(
+    champion: Champion, spec: ProductSpec, reference: _Reference, pending: _Pending
+) -> tuple[_Reference, _Pending]:
+    """Reference, current and labelled rows with the champion's scores (loaded once)."""
+    monitoring = spec.monitoring
+    drift_scores = monitoring.prediction_drift and pending.current is not None
+    if not drift_scores and pending.labelled is None:
+        return reference, pending
+    model = load_model(champion)
+    limit = monitoring.max_scored_rows
+    if drift_scores:
+        reference = replace(reference, rows=_with_scores(reference.rows, model, spec, limit))
+        pending = replace(pending, current=_with_scores(pending.current, model, spec, limit))
+    if pending.labelled is not None:
+        pending = replace(pending, labelled=_with_scores(pending.labelled, model, spec, limit))
+    return reference, pending
+
+
+def drift_windows(
+    reference: pl.DataFrame,
+    current: pl.DataFrame,
+    windows: list[Window],
+    snapshot_end: date,
+    spec: ProductSpec,
+) -> list[WindowDrift]:
+    """Each window of `current` against its reference days (pure)."""
+    model, monitoring = _model(spec), spec.monitoring
     numeric, categorical = split_kinds(reference.schema, model.features)
-    drift: list[WindowDrift] = []
+    drift = []
     for window in windows:
-        assert current is not None
         ref = reference.filter(
             reference_filter(model.time_column, snapshot_end, window, monitoring)
         )
@@ -296,8 +298,15 @@ def evaluate(
         )
         statistics = compare(ref, cur, numeric, categorical, monitoring, scores)
         drift.append(summarize(statistics, window.start, window.end, monitoring))
-    statistics_s = time.perf_counter() - started
-    performance = [
+    return drift
+
+
+def performance_windows(
+    labelled: pl.DataFrame, windows: list[Window], champion: Champion, spec: ProductSpec
+) -> list[WindowPerformance]:
+    """The champion's primary metric on each labelled window (pure)."""
+    model = _model(spec)
+    return [
         window_performance(
             labelled.filter(window_filter(model.time_column, window) & pl.col(SCORE).is_not_null()),
             window,
@@ -307,73 +316,147 @@ def evaluate(
             primary=model.primary_metric,
             decision_threshold=champion.decision_threshold,
             holdout=champion.holdout,
-            monitoring=monitoring,
+            monitoring=spec.monitoring,
             task=model.task,
         )
-        for window in performance_windows
-        if labelled is not None
+        for window in windows
     ]
 
+
+def _judge(
+    champion: Champion, spec: ProductSpec, reference: _Reference, pending: _Pending
+) -> tuple[list[WindowDrift], list[WindowPerformance]]:
+    """Drift of every pending window and performance of every labelled one (pure)."""
+    drift = (
+        drift_windows(
+            reference.rows, pending.current, pending.windows, reference.snapshot_end, spec
+        )
+        if pending.current is not None
+        else []
+    )
+    performance = (
+        performance_windows(pending.labelled, pending.performance_windows, champion, spec)
+        if pending.labelled is not None
+        else []
+    )
+    return drift, performance
+
+
+def history_frames(
+    drift: list[WindowDrift],
+    performance: list[WindowPerformance],
+    champion: Champion,
+    spec: ProductSpec,
+    run_id: str | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The drift and performance history rows of this evaluation, stamped (pure)."""
     stamp = {
         "model_version": champion.version,
         "data_version": champion.data_version,
         "evaluated_at": datetime.now(UTC).replace(tzinfo=None),
         "run_id": run_id,
     }
+    columns = [pl.lit(v).alias(k) for k, v in stamp.items()]
     drift_rows = (
-        pl.concat([_drift_rows(w, monitoring) for w in drift]).with_columns(
-            pl.lit(v).alias(k) for k, v in stamp.items()
-        )
+        pl.concat([_drift_rows(w, spec.monitoring) for w in drift]).with_columns(columns)
         if drift
         else pl.DataFrame()
     )
-    performance_rows = history_rows(performance).with_columns(
-        pl.lit(v).alias(k) for k, v in stamp.items()
-    )
-    started = time.perf_counter()
+    return drift_rows, history_rows(performance).with_columns(columns)
+
+
+def _persist(
+    connect: Connect, spec: ProductSpec, drift_rows: pl.DataFrame, performance_rows: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Append this evaluation's history; the whole drift and performance history after it."""
     with connect() as con:
         history.append(con, spec, history.DRIFT_HISTORY, drift_rows)
         history.append(con, spec, history.PERFORMANCE_HISTORY, performance_rows)
-        drift_history = history.read(con, spec, history.DRIFT_HISTORY)
-        performance_history = history.read(con, spec, history.PERFORMANCE_HISTORY)
-    write_s = time.perf_counter() - started
+        return (
+            history.read(con, spec, history.DRIFT_HISTORY),
+            history.read(con, spec, history.PERFORMANCE_HISTORY),
+        )
 
-    evaluation = Evaluation(champion, drift, performance, as_of=latest)
+
+def _log(
+    evaluation: Evaluation,
+    spec: ProductSpec,
+    rows: tuple[pl.DataFrame, pl.DataFrame],
+    histories: tuple[pl.DataFrame, pl.DataFrame],
+    tracking: TrackingResource,
+) -> tuple[str, int]:
+    """Log the statistics, verdicts and charts to a monitoring run; its id and chart count."""
+    champion, model = evaluation.champion, _model(spec)
+    assert champion is not None
+    run_id = monitoring_run(spec, champion, tracking)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        written = charts.drift_charts(histories[0], folder / "drift", spec.name)
+        chart = charts.performance_chart(
+            histories[1],
+            model.primary_metric,
+            folder / "performance" / f"{model.primary_metric}.png",
+            spec.name,
+        )
+        log_evaluation(run_id, champion, *rows, folder, verdict(evaluation), tracking)
+    return run_id, len(written) + (chart is not None)
+
+
+def _skip(champion: Champion | None) -> str | None:
+    if champion is None:
+        return "no champion yet: train the ML zone first"
+    if not champion.snapshot.is_file():
+        return f"the snapshot of champion v{champion.version} is gone: {champion.snapshot}"
+    return None
+
+
+def evaluate(
+    spec: ProductSpec,
+    connect: Connect,
+    tracking: TrackingResource,
+    *,
+    run_id: str | None = None,
+    log_to_mlflow: bool = True,
+) -> Evaluation:
+    """Evaluate the champion on the windows not yet evaluated (the latest
+    `max_catch_up_windows` of them; older ones are skipped), append the history and log the
+    statistics and charts to MLflow.
+
+    Args:
+        spec: the product; `model` names the gold table and columns, `monitoring` the rules.
+        connect: opens a writable warehouse connection (a context manager).
+        tracking: the MLflow store and snapshot folder.
+        run_id: the Dagster run, recorded with each history row.
+        log_to_mlflow: False to keep MLflow untouched (the history is written regardless).
+
+    Returns:
+        The evaluation; `skipped` is set when there is no champion or nothing new to judge.
+    """
+    seconds: dict[str, float] = {}
+    champion = find_champion(spec, tracking)
+    skipped = _skip(champion)
+    if skipped or champion is None:
+        return Evaluation(champion, skipped=skipped)
+    with timed(seconds, "read"):
+        reference = _reference(champion, spec)
+        pending = _read_pending(connect, spec, champion, reference)
+    if not pending.windows and not pending.performance_windows:
+        return Evaluation(
+            champion,
+            skipped=f"no gold day after the champion's snapshot (last day {reference.snapshot_end})",
+            as_of=pending.latest,
+        )
+    with timed(seconds, "scoring"):
+        reference, pending = _scored(champion, spec, reference, pending)
+    with timed(seconds, "statistics"):
+        drift, performance = _judge(champion, spec, reference, pending)
+    rows = history_frames(drift, performance, champion, spec, run_id)
+    with timed(seconds, "history"):
+        histories = _persist(connect, spec, *rows)
+    evaluation = Evaluation(champion, drift, performance, as_of=pending.latest)
     mlflow_run_id, chart_count = None, 0
-    started = time.perf_counter()
-    if log_to_mlflow:
-        mlflow_run_id = monitoring_run(spec, champion, tracking)
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            written = charts.drift_charts(drift_history, folder / "drift", spec.name)
-            chart = charts.performance_chart(
-                performance_history,
-                model.primary_metric,
-                folder / "performance" / f"{model.primary_metric}.png",
-                spec.name,
-            )
-            chart_count = len(written) + (chart is not None)
-            log_evaluation(
-                mlflow_run_id,
-                champion,
-                drift_rows,
-                performance_rows,
-                folder,
-                verdict(evaluation),
-                tracking,
-            )
-    return Evaluation(
-        champion,
-        drift,
-        performance,
-        mlflow_run_id=mlflow_run_id,
-        as_of=latest,
-        charts=chart_count,
-        seconds={
-            "read": round(read_s, 3),
-            "scoring": round(scoring_s, 3),
-            "statistics": round(statistics_s, 3),
-            "history": round(write_s, 3),
-            "mlflow": round(time.perf_counter() - started, 3),
-        },
-    )
+    with timed(seconds, "mlflow"):
+        if log_to_mlflow:
+            mlflow_run_id, chart_count = _log(evaluation, spec, rows, histories, tracking)
+    rounded = {phase: round(value, 3) for phase, value in seconds.items()}
+    return replace(evaluation, mlflow_run_id=mlflow_run_id, charts=chart_count, seconds=rounded)

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from medallion.spec import ProductSpec
+from medallion.zones.sql import transaction
 
 ZONE = "monitoring"
 DRIFT_HISTORY = "drift_history"
@@ -57,6 +58,23 @@ COLUMNS = {
         **_RUN_COLUMNS,
     },
 }
+
+
+_POLARS_TYPES = {
+    "DATE": pl.Date,
+    "VARCHAR": pl.String,
+    "DOUBLE": pl.Float64,
+    "BIGINT": pl.Int64,
+    "TIMESTAMP": pl.Datetime("us"),
+}
+
+
+def frame_schema(name: str, columns: tuple[str, ...] | None = None) -> dict[str, pl.DataType]:
+    """The Polars types of a history table's columns, from COLUMNS (by default all but the
+    run stamp), so the frames written and the table declared cannot disagree."""
+    declared = COLUMNS[name]
+    chosen = columns or tuple(c for c in declared if c not in _RUN_COLUMNS)
+    return {c: _POLARS_TYPES[declared[c].removesuffix(" NOT NULL")] for c in chosen}
 
 
 def history_table(spec: ProductSpec, name: str) -> str:
@@ -103,19 +121,15 @@ def append(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, rows: p
     staged = rows.with_columns(pl.lit(None).alias(c) for c in missing).select(columns)
     con.register("_monitoring_rows", staged)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"DELETE FROM {table} WHERE (model_version, window_end) IN "
-            "(SELECT DISTINCT model_version, window_end FROM _monitoring_rows)"
-        )
-        con.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM _monitoring_rows"
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                f"DELETE FROM {table} WHERE (model_version, window_end) IN "
+                "(SELECT DISTINCT model_version, window_end FROM _monitoring_rows)"
+            )
+            con.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM _monitoring_rows"
+            )
     finally:
         con.unregister("_monitoring_rows")
     return staged.height

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from medallion.ml.metrics import holdout_metrics
+from medallion.monitoring.history import PERFORMANCE_HISTORY, frame_schema
 from medallion.monitoring.windows import Window
 from medallion.spec import MonitoringSpec, greater_is_better
 
@@ -109,6 +110,30 @@ def verdict(metric: str, value: float, warn: float, alert: float) -> str:
     return "ok"
 
 
+def _labels(
+    frame: pl.DataFrame, entity_key: str, target: str, task: str, monitoring: MonitoringSpec
+) -> tuple[np.ndarray, int | None, int | None, int | None, bool]:
+    """The labels, positive rows and entities, negative entities, and whether the window has
+    enough of them (both classes, for a classifier) for its metrics to be defined."""
+    if task == "regression":
+        values = frame[target].cast(pl.Float64).to_numpy()
+        entity_count = frame[entity_key].n_unique()
+        enough = entity_count >= monitoring.min_positives and frame.height >= monitoring.min_rows
+        return values, None, None, None, enough
+    values = frame[target].cast(pl.Int64).to_numpy()
+    entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
+    positive_entities = int(entities["positive"].sum() or 0)
+    negative_entities = entities.height - positive_entities
+    positives = int(values.sum()) if values.size else 0
+    enough = (
+        positive_entities >= monitoring.min_positives
+        and negative_entities >= monitoring.min_positives
+        and frame.height >= monitoring.min_rows
+    )
+    defined = enough and np.unique(values).size == 2
+    return values, positives, positive_entities, negative_entities, defined
+
+
 def window_performance(
     frame: pl.DataFrame,
     window: Window,
@@ -137,23 +162,9 @@ def window_performance(
     scores = frame[score].cast(pl.Float64).to_numpy()
     entity_count = frame[entity_key].n_unique()
     reference = holdout.get(primary, math.nan)
-    if task == "regression":
-        values = frame[target].cast(pl.Float64).to_numpy()
-        positives = positive_entities = negative_entities = None
-        enough = entity_count >= monitoring.min_positives and frame.height >= monitoring.min_rows
-        defined = enough
-    else:
-        values = frame[target].cast(pl.Int64).to_numpy()
-        entities = frame.group_by(entity_key).agg(pl.col(target).max().alias("positive"))
-        positive_entities = int(entities["positive"].sum() or 0)
-        negative_entities = entities.height - positive_entities
-        positives = int(values.sum()) if values.size else 0
-        enough = (
-            positive_entities >= monitoring.min_positives
-            and negative_entities >= monitoring.min_positives
-            and frame.height >= monitoring.min_rows
-        )
-        defined = enough and np.unique(values).size == 2
+    values, positives, positive_entities, negative_entities, defined = _labels(
+        frame, entity_key, target, task, monitoring
+    )
     metrics = holdout_metrics(task, values, scores, decision_threshold) if defined else {}
     value = metrics.get(primary, math.nan)
     if math.isnan(value) or math.isnan(reference):
@@ -202,17 +213,4 @@ def history_rows(results: list[WindowPerformance]) -> pl.DataFrame:
                     "positive_entities": result.positive_entities,
                 }
             )
-    schema = {
-        "window_start": pl.Date,
-        "window_end": pl.Date,
-        "metric": pl.String,
-        "value": pl.Float64,
-        "holdout_value": pl.Float64,
-        "warn_threshold": pl.Float64,
-        "threshold": pl.Float64,
-        "status": pl.String,
-        "rows": pl.Int64,
-        "positives": pl.Int64,
-        "positive_entities": pl.Int64,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema=frame_schema(PERFORMANCE_HISTORY))

@@ -1,7 +1,8 @@
 """Which rows are compared: the current windows to evaluate and the reference for each.
 
-Windows are trailing: the window of day E holds the `window_days` days up to E. Days missed
-(a schedule that did not run) are caught up, at most `max_catch_up_windows` at a time. The
+Windows are trailing: the window of day E holds the `window_days` days up to E. When days
+were missed (a schedule that did not run), a run evaluates the latest `max_catch_up_windows`
+of them; older missed days are skipped for good, never caught up by a later run. The
 reference is the end of the champion's training snapshot: its last `reference_days` days,
 restricted to the same phase of the season as the window when the window is not whole
 seasons, so that a Saturday is compared with Saturdays and weekly seasonality alone never

@@ -25,6 +25,7 @@ import duckdb
 from medallion.checks.outcome import CheckOutcome
 from medallion.ml.snapshot import file_digest
 from medallion.spec import ProductSpec
+from medallion.zones.sql import literal
 
 CURRENT = "current.json"
 MANIFEST = "manifest.json"
@@ -105,10 +106,6 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _sql_string(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _columns(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> list[Column]:
     """The table's columns minus any declared PII column (no_pii already refused those:
     this keeps a served snapshot free of them even if that check changes)."""
@@ -138,10 +135,10 @@ def publish(
         selected = ", ".join(quote(c.name) for c in columns)
         target = staging / DATA_FILE
         con.execute(
-            f"COPY (SELECT {selected} FROM {spec.table('gold', name)}) TO {_sql_string(target)} "
+            f"COPY (SELECT {selected} FROM {spec.table('gold', name)}) TO {literal(str(target))} "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_string(target)})").fetchone()
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(target))})").fetchone()
         digest = file_digest(target)
         now = datetime.now(UTC)
         gold = spec.gold[name]

@@ -1,8 +1,10 @@
 """Silver → gold: consumer-ready products built by SQL in DuckDB or by a Polars function.
 
-SQL runs where the data is. A Polars transform receives its inputs as lazy frames read
-from DuckDB through Arrow (no pandas, no row loops) and returns a lazy frame, which is
-collected once and written back through Arrow; both swap the table in atomically.
+SQL runs where the data is. A Polars transform receives its inputs read whole from DuckDB
+through Arrow into memory (no pandas, no row loops; only the rows of the recomputed window's
+history when the gold table is incremental), each wrapped as a LazyFrame so the function's
+own steps are planned together; it returns a lazy or an eager frame, collected once and
+written back through Arrow. Both swap the table in atomically.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import polars as pl
 from medallion.references import load_reference
 from medallion.spec import ProductSpec, gold_changed_keys_table
 from medallion.zones.gold_windows import GoldWindow, builds_table, gold_fingerprint, plan_window
-from medallion.zones.sql import quote
+from medallion.zones.sql import quote, transaction
 from medallion.zones.tables import table_exists
 
 PolarsTransform = Callable[[dict[str, pl.LazyFrame]], pl.LazyFrame | pl.DataFrame]
@@ -108,8 +110,7 @@ def _write(
     strategy = spec.gold[name].incremental
     column = quote(strategy.time_column) if strategy else ""
     inside = window_filter(spec, name, window)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('gold')}")
         if window.full:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
@@ -142,10 +143,6 @@ def _write(
                 list(window.keys),
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return GoldBuild(window, int(written), int(replaced), int(rows))
 
 

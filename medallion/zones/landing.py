@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from medallion.spec import ProductSpec, SourceSpec
+from medallion.zones.sql import transaction
 
 EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet",), "json": (".json", ".jsonl", ".ndjson")}
 DONE_SUFFIX = ".done"
@@ -203,17 +204,12 @@ def record_refusals(
     if not refusals:
         return
     stamp = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for path, sha, size, reason in refusals:
             con.execute(
                 f"INSERT OR REPLACE INTO {schema}.{REFUSED} VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [source_name, str(path), path.name, sha, size, reason, stamp],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 @dataclass(frozen=True)

@@ -177,101 +177,114 @@ def _range_reason(column: str, low: object, high: object) -> str:
     return f"{column} is outside [{low}, {high}]"
 
 
-def source_rules(source: SourceSpec) -> list[Rule]:
-    """Every rule of a source, in a stable order: per column, then the declared row rules."""
+def _delivery_rules(source: SourceSpec, column: str) -> list[Rule]:
+    """Rules on the delivered text: required, converts to the declared type, not lossy."""
+    declared = source.columns[column]
     rules: list[Rule] = []
-    for column, declared in source.columns.items():
-        name = quote(column)
-        present = raw_present(source, column)
-        if declared.required:
-            rules.append(
-                Rule(
-                    f"required({column})",
-                    "quarantine",
-                    f"NOT ({present})",
-                    f"{column} is required but missing",
-                    on_raw=True,
-                )
-            )
-        if declared.type != "VARCHAR":
-            text = delivered_text(source, column)
-            rules.append(
-                Rule(
-                    f"type({column})",
-                    "quarantine",
-                    f"{text} IS NOT NULL AND {converted(source, column, text)} IS NULL",
-                    _type_reason(source, column),
-                    on_raw=True,
-                )
-            )
-            lossy = lossy_rule(source, column)
-            if lossy is not None:
-                rules.append(lossy)
-        severity = declared.severity
-        if declared.pattern is not None:
-            raw = f"trim(CAST({name} AS VARCHAR))"
-            rules.append(
-                Rule(
-                    f"pattern({column})",
-                    severity,
-                    f"{present} AND NOT regexp_full_match({raw}, {literal(declared.pattern)})",
-                    f"{column} does not match the pattern {declared.pattern}",
-                    on_raw=True,
-                )
-            )
-        if declared.allowed is not None:
-            values = ", ".join(_value_literal(v) for v in declared.allowed)
-            shown = ", ".join(map(str, declared.allowed))
-            rules.append(
-                Rule(
-                    f"allowed({column})",
-                    severity,
-                    f"{name} IS NOT NULL AND {name} NOT IN ({values})",
-                    f"{column} is not one of the allowed values ({shown})",
-                )
-            )
-        if declared.min is not None or declared.max is not None:
-            low = (
-                f"{name} < {_bound(declared.min, declared.type)}"
-                if declared.min is not None
-                else "FALSE"
-            )
-            high = (
-                f"{name} > {_bound(declared.max, declared.type)}"
-                if declared.max is not None
-                else "FALSE"
-            )
-            rules.append(
-                Rule(
-                    f"range({column})",
-                    severity,
-                    f"{name} IS NOT NULL AND ({low} OR {high})",
-                    _range_reason(column, declared.min, declared.max),
-                )
-            )
-        if declared.not_future and declared.type.startswith(TEMPORAL):
-            rules.append(
-                Rule(
-                    f"future({column})",
-                    severity,
-                    f"{name} IS NOT NULL AND {_as_utc(name, declared.type)} "
-                    "> _ingested_at + INTERVAL 1 DAY",
-                    f"{column} lies in the future of its delivery",
-                )
-            )
-    for rule in source.rules:
+    if declared.required:
         rules.append(
             Rule(
-                f"rule({rule.name})",
-                rule.severity,
-                f"NOT coalesce(({rule.check}), TRUE)",
-                rule.description or f"breaks rule {rule.name}: {rule.check}",
+                f"required({column})",
+                "quarantine",
+                f"NOT ({raw_present(source, column)})",
+                f"{column} is required but missing",
+                on_raw=True,
+            )
+        )
+    if declared.type != "VARCHAR":
+        text = delivered_text(source, column)
+        rules.append(
+            Rule(
+                f"type({column})",
+                "quarantine",
+                f"{text} IS NOT NULL AND {converted(source, column, text)} IS NULL",
+                _type_reason(source, column),
+                on_raw=True,
+            )
+        )
+        lossy = lossy_rule(source, column)
+        if lossy is not None:
+            rules.append(lossy)
+    return rules
+
+
+def _range_rule(column: str, declared, severity: str) -> Rule:  # type: ignore[no-untyped-def]
+    name = quote(column)
+    low = f"{name} < {_bound(declared.min, declared.type)}" if declared.min is not None else "FALSE"
+    high = (
+        f"{name} > {_bound(declared.max, declared.type)}" if declared.max is not None else "FALSE"
+    )
+    return Rule(
+        f"range({column})",
+        severity,
+        f"{name} IS NOT NULL AND ({low} OR {high})",
+        _range_reason(column, declared.min, declared.max),
+    )
+
+
+def _value_rules(source: SourceSpec, column: str) -> list[Rule]:
+    """Rules on the typed value, at the column's severity: pattern, allowed, range, future."""
+    declared, name = source.columns[column], quote(column)
+    severity = declared.severity
+    rules: list[Rule] = []
+    if declared.pattern is not None:
+        raw = f"trim(CAST({name} AS VARCHAR))"
+        rules.append(
+            Rule(
+                f"pattern({column})",
+                severity,
+                f"{raw_present(source, column)} AND NOT regexp_full_match({raw}, "
+                f"{literal(declared.pattern)})",
+                f"{column} does not match the pattern {declared.pattern}",
+                on_raw=True,
+            )
+        )
+    if declared.allowed is not None:
+        values = ", ".join(_value_literal(v) for v in declared.allowed)
+        shown = ", ".join(map(str, declared.allowed))
+        rules.append(
+            Rule(
+                f"allowed({column})",
+                severity,
+                f"{name} IS NOT NULL AND {name} NOT IN ({values})",
+                f"{column} is not one of the allowed values ({shown})",
+            )
+        )
+    if declared.min is not None or declared.max is not None:
+        rules.append(_range_rule(column, declared, severity))
+    if declared.not_future and declared.type.startswith(TEMPORAL):
+        rules.append(
+            Rule(
+                f"future({column})",
+                severity,
+                f"{name} IS NOT NULL AND {_as_utc(name, declared.type)} "
+                "> _ingested_at + INTERVAL 1 DAY",
+                f"{column} lies in the future of its delivery",
             )
         )
     return rules
 
 
-def reason_case(rules: list[Rule], variable: str) -> str:
-    """SQL CASE mapping a rule name held in `variable` to its readable reason."""
-    branches = " ".join(f"WHEN {literal(r.name)} THEN {literal(r.reason)}" for r in rules)
-    return f"CASE {variable} {branches} ELSE {variable} END"
+def source_rules(source: SourceSpec) -> list[Rule]:
+    """Every rule of a source, in a stable order: per column, then the declared row rules."""
+    rules: list[Rule] = []
+    for column in source.columns:
+        rules += _delivery_rules(source, column) + _value_rules(source, column)
+    rules += [
+        Rule(
+            f"rule({rule.name})",
+            rule.severity,
+            f"NOT coalesce(({rule.check}), TRUE)",
+            rule.description or f"breaks rule {rule.name}: {rule.check}",
+        )
+        for rule in source.rules
+    ]
+    return rules
+
+
+def reason_case(rules: list[Rule], variable: str, first: dict[str, str] | None = None) -> str:
+    """SQL CASE mapping a rule name held in `variable` to its readable reason; `first` maps
+    names to SQL expressions of their own, tried before the rules."""
+    branches = [f"WHEN {literal(name)} THEN {sql}" for name, sql in (first or {}).items()]
+    branches += [f"WHEN {literal(r.name)} THEN {literal(r.reason)}" for r in rules]
+    return f"CASE {variable} {' '.join(branches)} ELSE {variable} END"

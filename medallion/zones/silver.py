@@ -26,7 +26,7 @@ from medallion.zones.changed_keys import (
     tracked_key_columns,
 )
 from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
-from medallion.zones.sql import literal, quote
+from medallion.zones.sql import literal, quote, transaction
 from medallion.zones.tables import table_exists
 
 TYPED = "_silver_typed"
@@ -153,10 +153,8 @@ def quarantine_sql(spec: ProductSpec, source_name: str, batches: str = "") -> st
     """Bronze rows, as delivered, that broke a rule, with the rules and a readable reason
     (only of the batches `batches` selects, when given)."""
     rules = source_rules(spec.sources[source_name])
-    readable = reason_case(rules, "rule").replace(
-        "CASE rule ",
-        f"CASE rule WHEN '{MALFORMED}' THEN 'malformed line, ' || b.{PARSE_ERROR_COLUMN} ",
-        1,
+    readable = reason_case(
+        rules, "rule", first={MALFORMED: f"'malformed line, ' || b.{PARSE_ERROR_COLUMN}"}
     )
     reason = f"array_to_string(list_transform(q._violations, rule -> {readable}), '; ')"
     return f"""
@@ -505,13 +503,7 @@ def _apply(
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, write, spec: ProductSpec):  # type: ignore[no-untyped-def]
     """Run `write` (which returns the rows it replaced) in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('silver')}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema('quarantine')}")
-        result = write()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return result
+        return write()

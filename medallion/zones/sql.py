@@ -1,4 +1,10 @@
-"""Small SQL text helpers shared by the zones: identifiers and literals quoted safely."""
+"""Small SQL helpers shared by every writer: identifiers and literals quoted safely, and the
+one transaction every write of a table goes through."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
 
 
 def quote(name: str) -> str:
@@ -9,3 +15,16 @@ def quote(name: str) -> str:
 def literal(value: str) -> str:
     """A DuckDB string literal, single-quoted."""
     return "'" + value.replace("'", "''") + "'"
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN, then COMMIT when the body returns or ROLLBACK when it raises (even on
+    KeyboardInterrupt): a failed or killed write leaves the last good version in place."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

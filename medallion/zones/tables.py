@@ -8,7 +8,8 @@ from typing import TypeVar
 
 import duckdb
 
-from medallion.zones.sql import quote
+from medallion import markdown
+from medallion.zones.sql import quote, transaction
 
 MASK = "•••"
 T = TypeVar("T")
@@ -21,8 +22,8 @@ def retry_on_one_thread(
 ) -> T:
     """Run `build`; when DuckDB runs out of its memory limit, run it once more on one thread.
 
-    Windows, sorts and hash tables take memory per thread: at 10M rows customer_features
-    needs about 1.2 GB on two threads and completes within 512MB on one, 50% slower. `build`
+    Windows, sorts and hash tables take memory per thread, so one thread fits where two do
+    not, more slowly. `build`
     must leave nothing behind when it fails (each build is one transaction). `notify` is told
     when the retry happens.
     """
@@ -72,15 +73,10 @@ def replace_table(
         The new table's row count.
     """
     schema = table.split(".", 1)[0]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}", params or {})
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(rows)
 
 
@@ -105,13 +101,10 @@ def markdown_table(columns: list[str], rows: list[tuple], max_width: int = 40) -
     """A small markdown table for Dagster metadata previews."""
 
     def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        text = text.replace("|", "\\|").replace("\n", " ")
+        text = "" if value is None else str(value).replace("\n", " ")
         return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown.table(columns, rows, cell)
 
 
 def table_fingerprint(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
+from medallion.handoff import HandoffError
 from medallion.ml.gates import GateOutcome
-from medallion.ml.records import BaselineResult, CandidateRecord
+from medallion.ml.records import BaselineResult, CandidateRecord, SnapshotRecord
 
 
 def _through_json(metadata: dict) -> dict:
@@ -35,3 +38,24 @@ def test_a_baseline_round_trips_with_its_scores_digest():
     back = BaselineResult.from_metadata(_through_json(baseline.to_metadata()))
     assert back.metrics["roc_auc"] == 0.7 and math.isnan(back.metrics["f1"])
     assert (back.version, back.scores_digest, back.kind) == ("2", "d", "champion")
+
+
+def test_a_snapshot_record_round_trips():
+    record = SnapshotRecord("/data/snapshots/churn/customer_features-ab12.parquet", "ab12", 1200)
+    back = SnapshotRecord.from_metadata(_through_json(record.to_metadata()))
+    assert back == record and back.file.name == "customer_features-ab12.parquet"
+
+
+def test_a_renamed_record_key_or_field_fails_the_reader_loudly():
+    baseline = BaselineResult("dummy", "prior", "abc", "run", {"roc_auc": 0.5})
+    [(key, value)] = _through_json(baseline.to_metadata()).items()
+    with pytest.raises(HandoffError, match="no 'baseline_record' record"):
+        BaselineResult.from_metadata({key + "_v2": value})
+    renamed = dict(value)
+    renamed["data_snapshot"] = renamed.pop("data_version")
+    with pytest.raises(HandoffError, match=r"unknown field\(s\) \['data_snapshot'\]"):
+        BaselineResult.from_metadata({key: renamed})
+    candidate = _through_json(CandidateRecord("rf", "3", "run", "abc", 0.8, ()).to_metadata())
+    del candidate["candidate_record"]["version"]
+    with pytest.raises(HandoffError, match="version"):
+        CandidateRecord.from_metadata(candidate)

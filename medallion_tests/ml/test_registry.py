@@ -8,13 +8,20 @@ import pytest
 import skops.io as sio
 
 from medallion.ml.registry import (
-    TRUSTED_TYPES,
     challenger_alias,
     code_version,
     pip_requirements,
     spec_hash,
 )
-from medallion.ml.training import build_pipeline, feature_kinds, time_split, to_features, to_target
+from medallion.ml.training import (
+    ESTIMATOR_TABLE,
+    build_pipeline,
+    feature_kinds,
+    time_split,
+    to_features,
+    to_target,
+    trusted_types,
+)
 from medallion.spec import ESTIMATORS
 
 
@@ -35,8 +42,8 @@ def test_trusted_types_cover_what_skops_refuses_for_each_estimator(
         to_target(split.train, model_spec),
     )
     untrusted = set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
-    assert untrusted <= set(TRUSTED_TYPES[declared.estimator]), untrusted
-    assert set(TRUSTED_TYPES) == set(ESTIMATORS)
+    assert untrusted <= set(trusted_types(declared.estimator)), untrusted
+    assert set(ESTIMATOR_TABLE) == set(ESTIMATORS)
 
 
 def test_spec_hash_follows_the_spec(spec, model_spec):
@@ -52,6 +59,24 @@ def test_code_version_and_requirements():
     pinned = pip_requirements()
     assert any(r.startswith("scikit-learn==") for r in pinned)
     assert any(r.startswith("mlflow==") for r in pinned)
+
+
+def test_the_commit_is_mlflows_source_commit_of_this_checkout():
+    import subprocess
+    from pathlib import Path
+
+    import medallion
+    from medallion.ml.registry import git_commit, git_tags
+
+    source = Path(medallion.__file__).parent
+    head = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert git_commit() == head.stdout.strip()
+    assert git_tags() == {"mlflow.source.git.commit": head.stdout.strip()}
+    assert code_version() == f"git:{head.stdout.strip()[:12]}"
 
 
 def test_challenger_alias_is_a_valid_mlflow_alias():

@@ -20,9 +20,9 @@ from medallion.generate.options import DriftOptions
 from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
 from medallion.ml.snapshot import export_snapshot
-from medallion.monitoring import names
 from medallion.monitoring.evaluate import evaluate
 from medallion.monitoring.history import DRIFT_HISTORY, read
+from medallion.monitoring.records import MonitoringRecord
 from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
@@ -165,9 +165,11 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
         )
         drift = result.asset_materializations_for_node("churn__monitoring__evaluate")[0]
         metadata = {k: v.value for k, v in drift.metadata.items()}
-        assert metadata[names.ALERT] is True
+        record = MonitoringRecord.from_metadata(metadata)
+        assert record.alert and record.status == "alert"
         assert metadata["windows_evaluated"] == 7
-        assert metadata[names.ALERT_DAY] == str(START + timedelta(days=DRIFT_FROM + 8))
+        assert record.alert_day == str(START + timedelta(days=DRIFT_FROM + 8))
+        assert "mobile_share_30d" in record.drifted_features
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
         assert set(checks) == {"data_drift", "prediction_drift", "performance"}
         data_drift = checks["data_drift"]
@@ -179,7 +181,7 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
         sensor = build_retrain_sensor(spec)
         tick = sensor(dg.build_sensor_context(instance=instance, cursor=None))
         [request] = tick.run_requests
-        assert request.run_key == f"churn-retrain-{metadata[names.ALERT_DAY]}"
+        assert request.run_key == f"churn-retrain-{record.alert_day}"
 
         again = dg.materialize(
             assets, resources={"warehouse": db, "tracking": tracking}, instance=instance

@@ -15,6 +15,7 @@ from medallion.assets.monitoring import monitoring_key
 from medallion.assets.retrain_sensor import build_retrain_sensor
 from medallion.assets.schedules import build_monitoring_schedule
 from medallion.monitoring import names
+from medallion.monitoring.records import MonitoringRecord
 from medallion.monitoring.retrain import RetrainCursor
 from medallion.resources.landing import LandingResource
 from medallion.settings import PACKAGE_PRODUCTS
@@ -36,12 +37,15 @@ def instance():
 
 def _evaluation(instance, spec, asset: str, day: str | None, version: str = "3") -> None:
     """A monitoring materialization as the evaluation asset records it."""
-    metadata = {
-        names.ALERT: day is not None,
-        names.ALERT_DAY: day or "",
-        names.ALERT_REASON: f"drift on {day}: minutes_7d, mobile_share_30d" if day else "",
-        names.MODEL_VERSION: version,
-    }
+    record = MonitoringRecord(
+        status="alert" if day else "ok",
+        window_end=day or "2026-06-01",
+        model_version=version,
+        drifted_features=("minutes_7d", "mobile_share_30d") if day else (),
+        alert_day=day,
+        alert_reason=f"drift on {day}: minutes_7d, mobile_share_30d" if day else "",
+    )
+    metadata = {k: dg.MetadataValue.json(v) for k, v in record.to_metadata().items()}
     instance.report_runless_asset_event(
         dg.AssetMaterialization(asset_key=monitoring_key(spec, asset), metadata=metadata)
     )

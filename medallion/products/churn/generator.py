@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from medallion.generate import arrays
 from medallion.generate.batches import days_to_deliver, write_daily_batches
 from medallion.generate.defects import DefectOptions
 from medallion.generate.options import DriftOptions
@@ -212,7 +213,7 @@ def _simulate(
     """Every source as one frame sorted by delivery day, plus that day per row."""
     rngs = _streams(seed)
     population = _population(rngs["customers"], rngs["churn"], customers, days, start)
-    epoch = _epoch_day(start)
+    epoch = arrays.epoch_day(start)
     return {
         "customers": _customers(rngs["customers"], population, epoch),
         "subscriptions": _subscriptions(rngs["subscriptions"], population, epoch),
@@ -332,11 +333,6 @@ def _inverse_cumulative_hazard(x: np.ndarray, hazard: np.ndarray) -> np.ndarray:
     return np.where(y < knee, y / EARLY_TENURE_FACTOR, EARLY_TENURE_DAYS + (y - knee))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function."""
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def _active_cells(population: _Population) -> tuple[np.ndarray, np.ndarray]:
     """(day, customer) index pairs of every active customer-day, ordered by day."""
     days = np.arange(population.days)[:, None]
@@ -431,20 +427,20 @@ def _customers(
         customer_id=customer_id,
         full_name=full_name,
         email=email,
-        phone=_missing(phone, missing[0][rows] < 0.08),
-        date_of_birth=_missing(
-            _dates(epoch + population.signup_day[rows] - dob_offset[rows]),
+        phone=arrays.missing(phone, missing[0][rows] < 0.08),
+        date_of_birth=arrays.missing(
+            arrays.dates(epoch + population.signup_day[rows] - dob_offset[rows]),
             missing[1][rows] < 0.04,
         ),
-        gender=_missing(_labels(GENDERS, gender[rows]), missing[2][rows] < 0.02),
+        gender=arrays.missing(_labels(GENDERS, gender[rows]), missing[2][rows] < 0.02),
         region=_labels(REGIONS, row_region),
-        acquisition_channel=_missing(
+        acquisition_channel=arrays.missing(
             _labels(CHANNELS, population.channel[rows]), missing[3][rows] < 0.01
         ),
-        signup_date=_dates(epoch + population.signup_day[rows]),
-        updated_at=_timestamps(epoch, row_t),
+        signup_date=arrays.dates(epoch + population.signup_day[rows]),
+        updated_at=arrays.timestamps(epoch, row_t),
     )
-    return _by_day(frame, row_day, row_t, rows)
+    return arrays.by_day(frame, row_day, row_t, rows)
 
 
 def _subscriptions(
@@ -475,11 +471,11 @@ def _subscriptions(
         billing_cycle=_labels(BILLING_CYCLES, annual.astype(np.int64)),
         monthly_price=_money(_monthly_price(plan_now, annual)),
         status=_labels(SUBSCRIPTION_STATUSES, (kind == 2).astype(np.int64)),
-        started_at=_dates(epoch + population.signup_day[rows]),
-        cancelled_at=_missing(_dates(epoch + population.cancel_day[rows]), kind != 2),
-        updated_at=_timestamps(epoch, row_t),
+        started_at=arrays.dates(epoch + population.signup_day[rows]),
+        cancelled_at=arrays.missing(arrays.dates(epoch + population.cancel_day[rows]), kind != 2),
+        updated_at=arrays.timestamps(epoch, row_t),
     )
-    return _by_day(frame, row_day, row_t, rows)
+    return arrays.by_day(frame, row_day, row_t, rows)
 
 
 def _usage(
@@ -520,10 +516,10 @@ def _usage(
     frame = pl.select(
         event_id=pl.Series(np.arange(1, n + 1, dtype=np.int64)),
         customer_id=_customer_ids(customer),
-        event_at=_timestamps(epoch, t),
+        event_at=arrays.timestamps(epoch, t),
         feature=_labels(FEATURES, feature),
-        device=_missing(_labels(DEVICES, device), missing < 0.004),
-        duration_sec=_missing(
+        device=arrays.missing(_labels(DEVICES, device), missing < 0.004),
+        duration_sec=arrays.missing(
             pl.Series(np.round(duration, 1)), (missing >= 0.004) & (missing < 0.01)
         ),
     )
@@ -550,7 +546,7 @@ def _payments(
         + 0.9 * population.pay_risk[customer]
         + np.where(population.involuntary[customer], 4.0, 1.2) * closeness
     )
-    failed = rng.random(m) < _sigmoid(logit)
+    failed = rng.random(m) < arrays.sigmoid(logit)
     refunded = ~failed & (rng.random(m) < 0.01)
     initial = day == population.signup_day[customer]
     sec = np.where(
@@ -559,7 +555,7 @@ def _payments(
         _seconds(rng, m, _BILLING_HOURS),
     )
     retry = failed & (day + 3 < population.end_day[customer])
-    retry_failed = rng.random(m) < _sigmoid(logit - 0.3)
+    retry_failed = rng.random(m) < arrays.sigmoid(logit - 0.3)
     retry_sec = _seconds(rng, m, _BILLING_HOURS)
     missing_method = rng.random(m) < 0.01
 
@@ -584,11 +580,11 @@ def _payments(
         payment_id=pl.Series(np.arange(1, rows.size + 1, dtype=np.int64)),
         customer_id=_customer_ids(row_customer[order]),
         subscription_id=_subscription_ids(row_customer[order]),
-        paid_at=_timestamps(epoch, row_t[order]),
+        paid_at=arrays.timestamps(epoch, row_t[order]),
         amount=_money(amount[order]),
         currency=pl.lit("EUR"),
         status=_labels(PAYMENT_STATUSES, status[order]),
-        method=_missing(
+        method=arrays.missing(
             _labels(METHODS, population.method[row_customer[order]]), missing_method[rows][order]
         ),
     )
@@ -639,14 +635,14 @@ def _tickets(
     frame = pl.select(
         ticket_id=pl.Series(ticket_id[rows]),
         customer_id=_customer_ids(customer[rows]),
-        opened_at=_timestamps(epoch, opened_t[rows]),
+        opened_at=arrays.timestamps(epoch, opened_t[rows]),
         category=_labels(TICKET_CATEGORIES, category[rows]),
         priority=_labels(PRIORITIES, priority[rows]),
         status=_labels(TICKET_STATUSES, is_resolved.astype(np.int64)),
-        satisfaction=_missing(pl.Series(satisfaction[rows]), ~is_resolved),
-        updated_at=_timestamps(epoch, row_t),
+        satisfaction=arrays.missing(pl.Series(satisfaction[rows]), ~is_resolved),
+        updated_at=arrays.timestamps(epoch, row_t),
     )
-    return _by_day(frame, row_day, row_t, ticket_id[rows])
+    return arrays.by_day(frame, row_day, row_t, ticket_id[rows])
 
 
 def _plan_on(population: _Population, customer: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -659,14 +655,6 @@ def _monthly_price(plan: np.ndarray, annual: np.ndarray) -> np.ndarray:
     """Monthly price, annual plans at a discounted twelfth of the yearly price."""
     yearly = np.round(np.asarray(ANNUAL_PRICES) / 12, 2)
     return np.where(annual, yearly[plan], np.asarray(MONTHLY_PRICES)[plan])
-
-
-def _by_day(
-    frame: pl.DataFrame, day: np.ndarray, t: np.ndarray, tiebreak: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """Sort rows by delivery day, then time, then a tiebreak key."""
-    order = np.lexsort((tiebreak, t, day))
-    return frame[order], day[order]
 
 
 def _customer_ids(index: np.ndarray) -> pl.Series:
@@ -684,28 +672,6 @@ def _labels(values: Iterable[str], codes: np.ndarray) -> pl.Series:
     return pl.Series(list(values), dtype=pl.String).gather(codes)
 
 
-def _missing(values: pl.Series | pl.Expr, mask: np.ndarray) -> pl.Expr:
-    """`values` with nulls where `mask` is set."""
-    values = pl.lit(values) if isinstance(values, pl.Series) else values
-    return pl.when(pl.lit(pl.Series(mask))).then(None).otherwise(values)
-
-
-def _dates(days_since_epoch: np.ndarray) -> pl.Series:
-    """Date series from days since 1970-01-01."""
-    return pl.Series(days_since_epoch.astype(np.int32)).cast(pl.Date)
-
-
-def _timestamps(epoch: int, seconds: np.ndarray) -> pl.Series:
-    """Microsecond timestamps from seconds after midnight of the start day."""
-    micros = (epoch * 86_400 + seconds.astype(np.int64)) * 1_000_000
-    return pl.Series(micros).cast(pl.Datetime("us"))
-
-
 def _money(amount: np.ndarray) -> pl.Series:
     """Amounts in euros as DECIMAL(10,2)."""
     return pl.Series(np.round(amount, 2)).cast(pl.Decimal(10, 2))
-
-
-def _epoch_day(day: date) -> int:
-    """Days since 1970-01-01."""
-    return (day - date(1970, 1, 1)).days

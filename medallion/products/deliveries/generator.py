@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from medallion.generate import arrays
 from medallion.generate.batches import days_to_deliver, write_daily_batches
 from medallion.generate.defects import DefectOptions
 from medallion.generate.options import DriftOptions
@@ -217,7 +218,7 @@ def _simulate(
     network = _network(seed, shipments, days, start)
     weather = _weather(seed, days + WEATHER_HORIZON_DAYS, start, drift)
     parcels = _parcels(seed, network, weather, days, start, drift)
-    epoch = _epoch_day(start)
+    epoch = arrays.epoch_day(start)
     return {
         "hubs": _hubs(network),
         "shipments": _shipments(parcels, days, epoch),
@@ -272,7 +273,7 @@ def _weather(seed: int, n_days: int, start: date, drift: DriftOptions | None) ->
         rng = _rng(seed, _WEATHER, d)
         front = rng.standard_normal()
         local = rng.standard_normal(regions)
-        wet = rng.random(regions) < _sigmoid(-0.4 + front + 0.6 * local)
+        wet = rng.random(regions) < arrays.sigmoid(-0.4 + front + 0.6 * local)
         rain = rng.gamma(0.9, 5.0, regions) * np.exp(0.3 * front)
         boost = 1.0 + DRIFT_STORMS * drift.strength if drift and d >= drift.from_day else 1.0
         p_storm = np.minimum(0.9, STORM_P * np.exp(0.8 * front + 0.4 * local) * boost)
@@ -482,7 +483,7 @@ def _shipments(
         recipient_name=pl.concat_str(
             [_labels(FIRST_NAMES, p["first"]), pl.lit(" "), _labels(LAST_NAMES, p["last"])]
         ),
-        recipient_phone=_missing(phone, p["phone_missing"]),
+        recipient_phone=arrays.missing(phone, p["phone_missing"]),
         recipient_address=address,
         destination_region=_labels(REGIONS, p["dest"]),
         area_type=_labels(AREA_TYPES, p["area"]),
@@ -490,11 +491,11 @@ def _shipments(
         service_level=_labels(SERVICE_LEVELS, p["service"]),
         weight_kg=pl.Series(p["weight"]),
         distance_km=pl.Series(p["distance"]),
-        created_at=_timestamps(epoch, p["created_t"]),
-        promised_at=_timestamps(epoch, p["promised_t"]),
-        updated_at=_timestamps(epoch, row_t),
+        created_at=arrays.timestamps(epoch, p["created_t"]),
+        promised_at=arrays.timestamps(epoch, p["promised_t"]),
+        updated_at=arrays.timestamps(epoch, row_t),
     )
-    return _by_day(frame, row_t // DAY, row_t, p["shipment"])
+    return arrays.by_day(frame, row_t // DAY, row_t, p["shipment"])
 
 
 def _events(
@@ -575,10 +576,10 @@ def _events(
         shipment_id=pl.Series(parcels["shipment"][of]),
         hub=_labels(HUBS, hub),
         status=_labels(STATUSES, status),
-        exception_code=_missing(
+        exception_code=arrays.missing(
             _labels(EXCEPTION_CODES, np.maximum(exception_code, 0)), exception_code < 0
         ),
-        event_at=_timestamps(epoch, t),
+        event_at=arrays.timestamps(epoch, t),
     )
     return frame, t // DAY
 
@@ -603,13 +604,13 @@ def _weather_rows(weather: _Weather, days: int, epoch: int) -> tuple[pl.DataFram
     )
     frame = pl.select(
         region=_labels(REGIONS, region[rows]),
-        day=_dates(epoch + day[rows]),
+        day=arrays.dates(epoch + day[rows]),
         precipitation_mm=pl.Series(precipitation),
         temperature_c=pl.Series(weather.temperature[:days].ravel()[rows]),
         storm=pl.Series(weather.storm[:days].ravel()[rows]),
-        updated_at=_timestamps(epoch, row_t),
+        updated_at=arrays.timestamps(epoch, row_t),
     )
-    return _by_day(frame, row_day, row_t, rows)
+    return arrays.by_day(frame, row_day, row_t, rows)
 
 
 def _hub_km() -> np.ndarray:
@@ -637,41 +638,6 @@ def _seconds(rng: np.random.Generator, n: int, hour_weights: tuple[float, ...]) 
     return hour * HOUR + rng.integers(0, HOUR, size=n)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function."""
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _by_day(
-    frame: pl.DataFrame, day: np.ndarray, t: np.ndarray, tiebreak: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """Sort rows by delivery day, then time, then a tiebreak key."""
-    order = np.lexsort((tiebreak, t, day))
-    return frame[order], day[order]
-
-
 def _labels(values: Iterable[str], codes: np.ndarray) -> pl.Series:
     """Strings for integer category codes."""
     return pl.Series(list(values), dtype=pl.String).gather(np.asarray(codes, dtype=np.int64))
-
-
-def _missing(values: pl.Series | pl.Expr, mask: np.ndarray) -> pl.Expr:
-    """`values` with nulls where `mask` is set."""
-    values = pl.lit(values) if isinstance(values, pl.Series) else values
-    return pl.when(pl.lit(pl.Series(mask))).then(None).otherwise(values)
-
-
-def _dates(days_since_epoch: np.ndarray) -> pl.Series:
-    """Date series from days since 1970-01-01."""
-    return pl.Series(days_since_epoch.astype(np.int32)).cast(pl.Date)
-
-
-def _timestamps(epoch: int, seconds: np.ndarray) -> pl.Series:
-    """Microsecond timestamps from seconds after midnight of the start day."""
-    micros = (epoch * DAY + seconds.astype(np.int64)) * 1_000_000
-    return pl.Series(micros).cast(pl.Datetime("us"))
-
-
-def _epoch_day(day: date) -> int:
-    """Days since 1970-01-01."""
-    return (day - date(1970, 1, 1)).days
