@@ -17,6 +17,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from medallion.lake.catalog import is_lake_target, open_lake
+
 SESSION_TIME_ZONE = "UTC"
 LOCK_ERROR_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
@@ -36,7 +38,12 @@ def connect(
     """Open the warehouse, waiting with exponential backoff while another process holds it.
 
     The session time zone is fixed to UTC, so no result depends on the machine's zone.
+    A `ducklake:` target opens the lake profile's catalog instead of a file (medallion.lake).
     """
+    if is_lake_target(database):
+        connection = open_lake(str(database), read_only=read_only, config=config)
+        connection.execute(f"SET TimeZone = '{SESSION_TIME_ZONE}'")
+        return connection
     if str(database) != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
@@ -54,7 +61,8 @@ def connect(
 
 
 class WarehouseResource(DuckDBResource):
-    """The DuckDB file with every zone of every product, one schema per product and zone."""
+    """Every zone of every product, one schema per product and zone: a DuckDB file, or in the
+    lake profile a DuckLake catalog (`database` = `ducklake:postgres:<conninfo>`)."""
 
     lock_timeout_s: float = Field(
         default=120.0, description="How long to wait for another writer before failing."
