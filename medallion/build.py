@@ -15,6 +15,7 @@ from medallion.assets.monitoring import monitoring_assets
 from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
 from medallion.executors import ZONES_PRELOAD, step_executor
+from medallion.lake.profile import ARTIFACT_ROOT_ENV
 from medallion.monitoring.jobs import product_jobs
 from medallion.monitoring.schedules import product_schedules
 from medallion.monitoring.sensors import product_sensors
@@ -47,13 +48,16 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
     return {
         WAREHOUSE: WarehouseResource(
-            database=str(settings.warehouse), connection_config=settings.duckdb_config()
+            database=settings.warehouse_target,
+            files_beside=str(settings.warehouse),
+            connection_config=settings.duckdb_config(),
         ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
         TRACKING: TrackingResource.for_data(
             settings.data,
             dg.EnvVar(TRACKING_URI_ENV) if os.environ.get(TRACKING_URI_ENV) else None,
+            artifact_root=os.environ.get(ARTIFACT_ROOT_ENV),
         ),
     }
 

@@ -81,7 +81,7 @@ def _gold_asset(
             table_description = describe_table(con, table)
             # Service hook: consumers read an immutable snapshot, only of a passing version.
             published = publish_checked(
-                con, spec, name, outcomes, GOLD_CHECKS, warehouse.database, context.run_id
+                con, spec, name, outcomes, GOLD_CHECKS, warehouse.anchor, context.run_id
             )
         return dg.MaterializeResult(
             metadata={

@@ -1,7 +1,6 @@
 """Dagster assets of the silver zone: one conformed entity per source, with its contract."""
 
 import time
-from pathlib import Path
 
 import dagster as dg
 
@@ -130,7 +129,7 @@ def _expectations(
             metadata={"evaluated": 0},
         )
     batches = None if counts.full_rebuild else counts.batches
-    return expectations.validate(Path(warehouse.database), spec, entity, batches=batches)
+    return expectations.validate(warehouse.database, spec, entity, batches=batches)
 
 
 def _count_metadata(counts: SilverCounts) -> dict[str, object]:

@@ -67,6 +67,16 @@ class WarehouseResource(DuckDBResource):
     lock_timeout_s: float = Field(
         default=120.0, description="How long to wait for another writer before failing."
     )
+    files_beside: str | None = Field(
+        default=None,
+        description="The path published snapshots and the prediction log sit beside (their "
+        "folder's parent): the DuckDB file, or in the lake profile where it would be.",
+    )
+
+    @property
+    def anchor(self) -> str:
+        """The path files kept beside the warehouse are placed relative to."""
+        return self.files_beside or self.database
 
     @contextmanager
     def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
