@@ -34,7 +34,31 @@ def _select(specs: list[ProductSpec], names: list[str] | None) -> list[ProductSp
     return [known[n] for n in names]
 
 
+def _lake_session(args: argparse.Namespace, settings: Settings):
+    """In the lake profile (`--profile lake` or MEDALLION_PROFILE), a provisioned PostgreSQL
+    server and catalog for the command's duration; otherwise nothing."""
+    from contextlib import nullcontext
+
+    if getattr(args, "profile", None):
+        os.environ["MEDALLION_PROFILE"] = args.profile
+    if os.environ.get("MEDALLION_PROFILE", "local") != "lake":
+        return nullcontext()
+    from medallion.lake.profile import lake_session
+
+    settings.data.mkdir(parents=True, exist_ok=True)
+    return lake_session(settings.data)
+
+
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    with _lake_session(args, settings) as lake:
+        if lake is not None:
+            from medallion.lake.profile import describe
+
+            print(describe(lake))
+        return _demo(args, Settings.from_env())
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from medallion.demo import run_defects_demo, run_demo
@@ -464,6 +488,12 @@ def parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="rebuild silver and gold from all of bronze instead of merging what is new",
+    )
+    demo.add_argument(
+        "--profile",
+        choices=["local", "lake"],
+        help="local (one DuckDB file) or lake (DuckLake, Dagster and MLflow on PostgreSQL; "
+        "starts a server unless MEDALLION_PG_URL names one); default MEDALLION_PROFILE or local",
     )
     demo.set_defaults(run=_cmd_demo)
 

@@ -6,7 +6,7 @@ import dagster as dg
 
 from medallion.assets.bronze import bronze_key
 from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
+from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.metadata import table_metadata
 from medallion.checks import expectations, names
 from medallion.checks.outcome import CheckOutcome
@@ -51,6 +51,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description=description,
         op_tags=DUCKDB_TAG,
+        pool=table_pool(table),
         metadata={"dagster/table_name": table, "key": source.key},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, SILVER_CHECKS),

@@ -15,6 +15,17 @@ from medallion.lake import extensions
 
 LAKE_PREFIX = "ducklake:"
 CATALOG_ALIAS = "lake"
+CONFLICT_MARKER = "Transaction conflict"
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A commit refused because another writer changed the same table or schema first.
+
+    DuckLake retries commits whose snapshot id was taken by another writer by itself; a
+    logical conflict (both deleted from one table, both created one schema) it refuses:
+    the transaction rolled back, so running the step again is safe.
+    """
+    return isinstance(error, duckdb.TransactionException) and CONFLICT_MARKER in str(error)
 
 
 def is_lake_target(database: object) -> bool:

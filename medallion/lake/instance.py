@@ -34,7 +34,12 @@ def instance_config(data: Path) -> dict:
         "run_coordinator": {
             "module": "dagster._core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            "config": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+        },
+        # Runs queued, a few at a time; one step per pool at a time across runs: each zone
+        # table is its own pool (medallion.assets.constants.table_pool).
+        "concurrency": {
+            "runs": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+            "pools": {"default_limit": 1},
         },
         "run_retries": {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False},
         "telemetry": {"enabled": False},

@@ -8,7 +8,8 @@ process of the installation needs (the demo applies it to itself; a deployment s
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ DATA_PATH_ENV = "MEDALLION_LAKE_DATA_PATH"
 TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "MEDALLION_ARTIFACT_ROOT"
 DAGSTER_PG_ENV = "MEDALLION_DAGSTER_PG_URL"
+PG_URL_ENV_NAME = "MEDALLION_PG_URL"
 
 CATALOG_DATABASE = "medallion_lake"
 DAGSTER_DATABASE = "medallion_dagster"
@@ -27,14 +29,14 @@ MLFLOW_DATABASE = "medallion_mlflow"
 def lake_settings(env: Mapping[str, str], data: Path) -> dict[str, str | None]:
     """The Settings fields of the profile: profile, catalog target and data path."""
     from medallion.lake.catalog import postgres_target
-    from medallion.lake.postgres import PG_URL_ENV, from_url
+    from medallion.lake.postgres import from_url
 
     profile = env.get(PROFILE_ENV) or "local"
     if profile not in ("local", "lake"):
         raise ValueError(f"{PROFILE_ENV}={profile!r}: choose 'local' or 'lake'")
     catalog = env.get(CATALOG_ENV)
-    if not catalog and env.get(PG_URL_ENV):
-        catalog = postgres_target(from_url(env[PG_URL_ENV]).conninfo(CATALOG_DATABASE))
+    if not catalog and env.get(PG_URL_ENV_NAME):
+        catalog = postgres_target(from_url(env[PG_URL_ENV_NAME]).conninfo(CATALOG_DATABASE))
     return {
         "profile": profile,
         "lake_catalog": catalog,
@@ -59,7 +61,9 @@ class LakeInstallation:
         return getattr(self.server, "data_dir", None)
 
 
-def provision(data: Path, dagster_home: Path, environ: Mapping[str, str] | None = None):
+def provision(
+    data: Path, dagster_home: Path, environ: Mapping[str, str] | None = None
+) -> LakeInstallation:
     """Start or reach PostgreSQL, create the catalog, Dagster and MLflow databases and the
     catalog with its data path, write the lake `dagster.yaml` in `dagster_home`."""
     from medallion.lake import catalog, postgres
@@ -76,7 +80,7 @@ def provision(data: Path, dagster_home: Path, environ: Mapping[str, str] | None 
     write_instance_yaml(dagster_home, data)
     environment = {
         PROFILE_ENV: "lake",
-        postgres.PG_URL_ENV: server.url(),
+        PG_URL_ENV_NAME: server.url(),
         CATALOG_ENV: target,
         DATA_PATH_ENV: data_path,
         TRACKING_URI_ENV: server.url(MLFLOW_DATABASE, driver="postgresql+psycopg"),
@@ -85,3 +89,41 @@ def provision(data: Path, dagster_home: Path, environ: Mapping[str, str] | None 
         "DAGSTER_HOME": str(dagster_home),
     }
     return LakeInstallation(server=server, environment=environment)
+
+
+@contextmanager
+def lake_session(data: Path) -> Iterator[LakeInstallation]:
+    """Provision the lake profile for this process (its environment applied to os.environ),
+    and stop the server at the end if we started it; its data stays for the next session."""
+    from medallion.lake import postgres
+
+    installation = provision(data, data / "dagster-lake")
+    previous = {name: os.environ.get(name) for name in installation.environment}
+    os.environ.update(installation.environment)
+    try:
+        yield installation
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        postgres.stop(installation.server)
+
+
+def describe(installation: LakeInstallation) -> str:
+    """Where the lake profile's parts live, for the demo and the UI."""
+    env = installation.environment
+    server = installation.server
+    where = (
+        f"PostgreSQL {server.host}:{server.port} (started here; its data in "
+        f"{installation.server_data}, stopped at the end)"
+        if installation.server_data
+        else f"PostgreSQL {server.host}:{server.port} (from {PG_URL_ENV_NAME})"
+    )
+    return (
+        f"lake profile: {where}\n"
+        f"  DuckLake catalog in database {CATALOG_DATABASE}, data under {env[DATA_PATH_ENV]}\n"
+        f"  Dagster storage in database {DAGSTER_DATABASE} (DAGSTER_HOME={env['DAGSTER_HOME']})\n"
+        f"  MLflow in database {MLFLOW_DATABASE}, artifacts under {env[ARTIFACT_ROOT_ENV]}"
+    )
