@@ -8,26 +8,26 @@ import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
+from medallion.assets.executors import ZONES_PRELOAD, step_executor
 from medallion.assets.gold import build_gold_asset, build_version_checks
+from medallion.assets.jobs import has_model, product_jobs
+from medallion.assets.landing_sensor import build_landing_sensor
 from medallion.assets.live import live_assets
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
+from medallion.assets.retrain_sensor import build_retrain_sensor
+from medallion.assets.schedules import product_schedules
 from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
-from medallion.executors import ZONES_PRELOAD, step_executor
 from medallion.lake.profile import ARTIFACT_ROOT_ENV
-from medallion.monitoring.jobs import product_jobs
-from medallion.monitoring.schedules import product_schedules
-from medallion.monitoring.sensors import product_sensors
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
-from medallion.resources.tracking import TrackingResource
+from medallion.resources.tracking import TRACKING_URI_ENV, TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import Settings
 from medallion.spec import ProductSpec, load_specs
 
 PII_KEY_ENV = "MEDALLION_PII_KEY"
-TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
 
 
 def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
@@ -38,6 +38,14 @@ def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     assets += build_reference_checks(spec)
     assets += build_version_checks(spec)
     return assets
+
+
+def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
+    """The landing sensor, and the retrain sensor when the product trains models."""
+    sensors = [build_landing_sensor(spec)]
+    if has_model(spec):
+        sensors.append(build_retrain_sensor(spec))
+    return sensors
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

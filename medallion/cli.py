@@ -102,10 +102,9 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 def _tracking(settings: Settings):
     """The MLflow store the Definitions use (MEDALLION_TRACKING_URI, else data/mlflow)."""
-    from medallion.build import TRACKING_URI_ENV
     from medallion.resources.tracking import TrackingResource
 
-    return TrackingResource.for_data(settings.data, os.environ.get(TRACKING_URI_ENV) or None)
+    return TrackingResource.from_env(settings.data)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -155,8 +154,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bench_service(args: argparse.Namespace, settings: Settings) -> int:
-    """The service benchmark (medallion.service.bench) on this installation's data."""
-    from medallion.service.bench import run_service_bench
+    """The service benchmark (medallion.bench.service) on this installation's data."""
+    from medallion.bench.service import run_service_bench
 
     _prepare(settings)
     [spec] = _select(load_specs(settings.product_files()), [args.product])

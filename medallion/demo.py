@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -164,13 +163,11 @@ def run_demo(
 
 def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
     """Which registered model version is champion, with its primary metric."""
-    from medallion.build import TRACKING_URI_ENV
     from medallion.ml.registry import registered_model_name, version_by_alias
     from medallion.resources.tracking import TrackingResource
 
     lines = []
-    uri = os.environ.get(TRACKING_URI_ENV) or None
-    client = TrackingResource.for_data(settings.data, uri).activate()
+    client = TrackingResource.from_env(settings.data).activate()
     for spec in specs:
         if spec.model is None or not spec.model.variants:
             continue

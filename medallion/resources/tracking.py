@@ -20,6 +20,9 @@ from pydantic import Field
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
+"""Environment variable: the MLflow tracking URI to use instead of the one under data/."""
+
 MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 """Environment every MLflow process of ours gets (in process and the servers we start)."""
 
@@ -74,6 +77,11 @@ class TrackingResource(dg.ConfigurableResource):
             artifact_root=artifact_root,
             snapshot_root=default_snapshot_root(data),
         )
+
+    @classmethod
+    def from_env(cls, data: Path) -> TrackingResource:
+        """The store the Definitions use: MEDALLION_TRACKING_URI, else everything under data."""
+        return cls.for_data(data, os.environ.get(TRACKING_URI_ENV) or None)
 
     def snapshots(self) -> Path:
         return Path(self.snapshot_root)
