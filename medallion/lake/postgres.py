@@ -55,12 +55,17 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         """Create database `name` unless it exists; returns the name."""
-        import psycopg
+        import psycopg2
 
-        with psycopg.connect(self.conninfo(), autocommit=True) as con:
-            exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if not exists:
-                con.execute(f'CREATE DATABASE "{name}"')
+        con = psycopg2.connect(self.conninfo())
+        try:
+            con.autocommit = True
+            with con.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            con.close()
         return name
 
 
@@ -160,14 +165,14 @@ def start(folder: Path, port: int | None = None) -> Postgres:
 
 
 def _wait(server: Postgres, timeout_s: float = 30.0) -> None:
-    import psycopg
+    import psycopg2
 
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            psycopg.connect(server.conninfo(), connect_timeout=2).close()
+            psycopg2.connect(server.conninfo(), connect_timeout=2).close()
             return
-        except psycopg.OperationalError:
+        except psycopg2.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

@@ -21,6 +21,10 @@ ARTIFACT_ROOT_ENV = "MEDALLION_ARTIFACT_ROOT"
 DAGSTER_PG_ENV = "MEDALLION_DAGSTER_PG_URL"
 PG_URL_ENV_NAME = "MEDALLION_PG_URL"
 
+MLFLOW_DRIVER = "postgresql+psycopg2"
+"""MLflow takes `postgresql+psycopg://` too, but psycopg 3's pipeline mode logs "pipeline
+aborted" on every model registration; psycopg2 is what dagster-postgres needs anyway."""
+
 CATALOG_DATABASE = "medallion_lake"
 DAGSTER_DATABASE = "medallion_dagster"
 MLFLOW_DATABASE = "medallion_mlflow"
@@ -83,7 +87,7 @@ def provision(
         PG_URL_ENV_NAME: server.url(),
         CATALOG_ENV: target,
         DATA_PATH_ENV: data_path,
-        TRACKING_URI_ENV: server.url(MLFLOW_DATABASE, driver="postgresql+psycopg"),
+        TRACKING_URI_ENV: server.url(MLFLOW_DATABASE, driver=MLFLOW_DRIVER),
         ARTIFACT_ROOT_ENV: artifact_root(data_path),
         DAGSTER_PG_ENV: dagster_url,
         "DAGSTER_HOME": str(dagster_home),

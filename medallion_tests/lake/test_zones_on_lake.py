@@ -35,6 +35,7 @@ def describe(con, tables) -> dict[str, list[tuple[str, str]]]:
     return {t: [r[:2] for r in con.execute(f"DESCRIBE {t}").fetchall()] for t in tables}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("product", ["churn", "deliveries"])
 def test_lake_tables_equal_file_tables(tmp_path, lake_target, product):
     """Two deliveries, each run through every zone on both warehouses; lineage (ingestion
