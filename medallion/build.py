@@ -71,9 +71,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 
 def build_definitions(
-    specs: list[ProductSpec] | None = None, settings: Settings | None = None
+    specs: list[ProductSpec] | None = None,
+    settings: Settings | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
-    """Turn product specs (by default every product.yaml found) into Definitions."""
+    """Turn product specs (by default every product.yaml found) into Definitions; a
+    deployment may give the executor of ad hoc runs (e.g. Celery, deploy/celery)."""
     settings = settings or Settings.from_env()
     specs = specs if specs is not None else load_specs(settings.product_files())
     assets = [asset for spec in specs for asset in product_assets(spec)]
@@ -82,7 +85,7 @@ def build_definitions(
     assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
     assets += [asset for spec in specs for asset in service_assets(spec)]  # service: budgets
     # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
-    executor = step_executor(ZONES_PRELOAD)
+    executor = executor or step_executor(ZONES_PRELOAD)
     return dg.Definitions(
         assets=assets,
         jobs=[job for spec in specs for job in product_jobs(spec)],

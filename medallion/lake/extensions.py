@@ -15,6 +15,9 @@ from pathlib import Path
 import duckdb
 
 LAKE_EXTENSIONS = ("postgres", "ducklake")
+OBJECT_STORE_EXTENSIONS = ("httpfs",)
+"""Loaded too when their wheel is installed (`duckdb-extension-httpfs==1.5.5`): a data path on
+S3, GCS or HTTP needs httpfs; credentials come from a DuckDB secret (deploy/README.md)."""
 
 OFFLINE_CONFIG = {
     "autoinstall_known_extensions": "false",
@@ -55,7 +58,10 @@ def load(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT extension_name FROM duckdb_extensions() WHERE installed"
         ).fetchall()
     }
-    for name in LAKE_EXTENSIONS:
+    optional = [
+        n for n in OBJECT_STORE_EXTENSIONS if importlib.util.find_spec(f"duckdb_extension_{n}")
+    ]
+    for name in (*LAKE_EXTENSIONS, *optional):
         if name not in installed:
             con.execute(f"INSTALL '{extension_file(name)}'")
         con.execute(f"LOAD {name}")
