@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from medallion.settings import Settings
+from medallion.settings import PROFILES, Settings
 from medallion.spec import ProductSpec, SpecError, load_specs
 
 
@@ -72,6 +72,15 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    with _lake_session(args, settings) as lake:
+        if lake is not None:
+            from medallion.lake.profile import describe
+
+            print(describe(lake))
+        return _ui(args, Settings.from_env())
+
+
+def _ui(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.servers import start_group, supervise, warn_if_exposed
 
     _prepare(settings)
@@ -490,7 +499,7 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--profile",
-        choices=["local", "lake"],
+        choices=PROFILES,
         help="local (one DuckDB file) or lake (DuckLake, Dagster and MLflow on PostgreSQL; "
         "starts a server unless MEDALLION_PG_URL names one); default MEDALLION_PROFILE or local",
     )
@@ -505,6 +514,11 @@ def parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument(
         "--mlflow-port", type=int, default=5000, help="MLflow UI port beside it (0: none)"
+    )
+    ui.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="lake: start (or reach) PostgreSQL for the catalog, Dagster and MLflow first",
     )
     ui.set_defaults(run=_cmd_ui)
 

@@ -8,6 +8,7 @@ as the unprivileged user `nobody`, in a folder it owns.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -104,7 +105,8 @@ def server_folder(preferred: Path) -> Path:
     `preferred` sits below a folder that user `nobody` cannot enter."""
     if os.geteuid() != 0 or reachable_by_others(preferred.parent):
         return preferred
-    return Path(tempfile.gettempdir()) / f"medallion-pg-{abs(hash(str(preferred))) % 10**8}"
+    digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"medallion-pg-{digest}"
 
 
 def _run(command: list[str], log: Path | None = None) -> None:

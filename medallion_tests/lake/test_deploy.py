@@ -49,3 +49,11 @@ def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_h
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         assert instance.get_runs() == []
+
+
+def test_the_worker_config_is_a_valid_celery_executor_config():
+    from dagster_celery.cli import get_validated_config
+
+    config = get_validated_config(str(DEPLOY / "worker.yaml"))
+    assert config["broker"].startswith("sqla+postgresql+psycopg2://")
+    assert config["backend"].startswith("db+postgresql+psycopg2://")
