@@ -1,8 +1,12 @@
-"""Both shipped products through every zone asset and check under `local` and under `lake`
-from the same landing files: the same silver, quarantine and gold tables, the same checks."""
+"""Both shipped products through every zone asset and check under `local` (in process) and
+under `lake` (`medallion demo --profile lake`, which starts its own PostgreSQL and stops it)
+from the same landing files: the same silver, quarantine and gold tables."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -10,15 +14,18 @@ import pytest
 
 from medallion.demo import materialize_all
 from medallion.generate.product import run_generator
+from medallion.lake import catalog, postgres
+from medallion.lake.profile import CATALOG_DATABASE
 from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import LINEAGE_COLUMNS, load_specs
 from medallion.zones.tables import zone_fingerprints
 
 WORLD = {"churn": {"customers": 150}, "deliveries": {"shipments": 300}}
+KEY = "profiles-test-key-0123456789abcdef"
 
 
-def profile_settings(home: Path, landing: Path, **lake) -> Settings:
+def local_settings(home: Path, landing: Path, **lake) -> Settings:
     return Settings(
         home=home,
         data=home / "data",
@@ -29,41 +36,63 @@ def profile_settings(home: Path, landing: Path, **lake) -> Settings:
     )
 
 
+def run_lake_demo(home: Path) -> str:
+    """`medallion demo --profile lake` with nothing but the package; its output."""
+    env = {
+        "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "MEDALLION_HOME": str(home),
+        "MEDALLION_PII_KEY": KEY,
+    }
+    command = [sys.executable, "-m", "medallion.cli", "demo", "--profile", "lake"]
+    done = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.mark.slow
-def test_zone_assets_agree_across_profiles(tmp_path, lake_target, monkeypatch):
-    monkeypatch.setenv("MEDALLION_PII_KEY", "profiles-test-key-0123456789abcdef")
-    landing = tmp_path / "landing"
+def test_zone_tables_agree_across_profiles(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDALLION_PII_KEY", KEY)
+    lake_home = tmp_path / "lake"
+    landing = lake_home / "data" / "landing"
     specs = load_specs(sorted(PACKAGE_PRODUCTS.glob("*/product.yaml")))
     for spec in specs:
         run_generator(spec, landing, seed=3, days=6, **WORLD[spec.name])
-    chosen = {
-        "local": profile_settings(tmp_path / "local", landing),
-        "lake": profile_settings(
-            tmp_path / "lake", landing, profile="lake", lake_catalog=lake_target
-        ),
-    }
-    prints, checks = {}, {}
-    for name, settings in chosen.items():
-        with dg.instance_for_test() as instance:
-            result = materialize_all(specs, settings, instance)
-        failures = [e.event_specific_data.error.message for e in result.get_step_failure_events()]
-        assert result.success, (name, failures)
-        checks[name] = sorted(
-            (e.asset_key.to_user_string(), e.check_name, e.passed)
-            for e in result.get_asset_check_evaluations()
-        )
-        schemas = [s.schema(z) for s in specs for z in ("silver", "quarantine", "gold")]
-        with connect(settings.warehouse_target, read_only=True) as con:
-            prints[name] = zone_fingerprints(con, schemas, exclude=LINEAGE_COLUMNS)
-    assert not chosen["lake"].warehouse.exists()
-    assert len(prints["local"]) == sum(len(s.sources) * 2 + len(s.gold) for s in specs)
-    assert prints["lake"] == prints["local"]
-    assert checks["lake"] == checks["local"]
-    assert any(passed for *_, passed in checks["lake"])
+    schemas = [s.schema(z) for s in specs for z in ("silver", "quarantine", "gold")]
+
+    local = local_settings(tmp_path / "local", landing)
+    with dg.instance_for_test() as instance:
+        result = materialize_all(specs, local, instance)
+    assert result.success, [
+        e.event_specific_data.error.message for e in result.get_step_failure_events()
+    ]
+    with connect(local.warehouse, read_only=True) as con:
+        expected = zone_fingerprints(con, schemas, exclude=LINEAGE_COLUMNS)
+
+    server_folder = postgres.server_folder(lake_home / "data" / "postgres")
+    try:
+        out = run_lake_demo(lake_home)
+        assert f"its data in {server_folder / 'pgdata'}, stopped at the end" in out
+        assert "warehouse: the DuckLake catalog" in out
+        assert "checks: " in out and " 0 failed" in out
+        assert not (lake_home / "data" / "warehouse.duckdb").exists()
+        assert (lake_home / "data" / "dagster-lake" / "dagster.yaml").is_file()
+        assert list((lake_home / "data" / "lake").rglob("*.parquet"))
+        server = postgres.start(server_folder)  # the demo stopped it; its data stayed
+        try:
+            target = catalog.postgres_target(server.conninfo(CATALOG_DATABASE))
+            with connect(target, read_only=True) as con:
+                found = zone_fingerprints(con, schemas, exclude=LINEAGE_COLUMNS)
+        finally:
+            postgres.stop(server)
+    finally:
+        shutil.rmtree(server_folder, ignore_errors=True)
+    assert len(expected) == sum(len(s.sources) * 2 + len(s.gold) for s in specs)
+    assert found == expected
 
 
 def test_lake_profile_needs_a_catalog():
-    settings = profile_settings(Path("/nowhere"), Path("/nowhere/landing"), profile="lake")
+    settings = local_settings(Path("/nowhere"), Path("/nowhere/landing"), profile="lake")
     with pytest.raises(ValueError, match="MEDALLION_LAKE_CATALOG"):
         _ = settings.warehouse_target
 
