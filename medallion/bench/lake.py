@@ -94,20 +94,24 @@ def main(folder: Path) -> dict[str, float]:
         ranges = [
             (GOLD, "--partition-range", f"{a.isoformat()}...{b.isoformat()}") for a, b in halves
         ]
-        figures = {
-            "full build, local (2 runs one after another)": _timed(local, [[z] for z in zones]),
-            "full build, lake (2 runs at once)": _timed(lake, [zones]),
-            f"{BACKFILL_DAYS}-day gold backfill, local (1 run)": _timed(
-                local, [[(GOLD, "--partition-range", whole)]]
+        plan = {
+            "full build, local (2 runs one after another)": (local, [[z] for z in zones]),
+            "full build, lake (2 runs at once)": (lake, [zones]),
+            f"{BACKFILL_DAYS}-day gold backfill, local (1 run)": (
+                local,
+                [[(GOLD, "--partition-range", whole)]],
             ),
-            f"{BACKFILL_DAYS}-day gold backfill, lake (2 runs of 15 days at once)": _timed(
-                lake, [ranges]
+            f"{BACKFILL_DAYS}-day gold backfill, lake (2 runs of 15 days at once)": (
+                lake,
+                [ranges],
             ),
         }
+        figures = {}
+        for name, (env, batches) in plan.items():
+            figures[name] = _timed(env, batches)
+            print(f"{name:<60} {figures[name]:7.1f} s", flush=True)
     finally:
         postgres.stop(server)
-    for name, seconds in figures.items():
-        print(f"{name:<60} {seconds:7.1f} s")
     return figures
 
 
