@@ -19,6 +19,7 @@ from medallion.assets.retrain_sensor import build_retrain_sensor
 from medallion.assets.schedules import product_schedules
 from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
+from medallion.lake.profile import ARTIFACT_ROOT_ENV
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
 from medallion.resources.tracking import TRACKING_URI_ENV, TrackingResource
@@ -55,21 +56,27 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
     return {
         WAREHOUSE: WarehouseResource(
-            database=str(settings.warehouse), connection_config=settings.duckdb_config()
+            database=settings.warehouse_target,
+            files_beside=str(settings.warehouse),
+            connection_config=settings.duckdb_config(),
         ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
         TRACKING: TrackingResource.for_data(
             settings.data,
             dg.EnvVar(TRACKING_URI_ENV) if os.environ.get(TRACKING_URI_ENV) else None,
+            artifact_root=os.environ.get(ARTIFACT_ROOT_ENV),
         ),
     }
 
 
 def build_definitions(
-    specs: list[ProductSpec] | None = None, settings: Settings | None = None
+    specs: list[ProductSpec] | None = None,
+    settings: Settings | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
-    """Turn product specs (by default every product.yaml found) into Definitions."""
+    """Turn product specs (by default every product.yaml found) into Definitions; a
+    deployment may give the executor of ad hoc runs (e.g. Celery, deploy/celery)."""
     settings = settings or Settings.from_env()
     specs = specs if specs is not None else load_specs(settings.product_files())
     assets = [asset for spec in specs for asset in product_assets(spec)]
@@ -78,7 +85,7 @@ def build_definitions(
     assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
     assets += [asset for spec in specs for asset in service_assets(spec)]  # service: budgets
     # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
-    executor = step_executor(ZONES_PRELOAD)
+    executor = executor or step_executor(ZONES_PRELOAD)
     return dg.Definitions(
         assets=assets,
         jobs=[job for spec in specs for job in product_jobs(spec)],

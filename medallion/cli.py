@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from medallion.settings import Settings
+from medallion.settings import PROFILES, Settings
 from medallion.spec import ProductSpec, SpecError, load_specs
 
 
@@ -34,7 +34,31 @@ def _select(specs: list[ProductSpec], names: list[str] | None) -> list[ProductSp
     return [known[n] for n in names]
 
 
+def _lake_session(args: argparse.Namespace, settings: Settings):
+    """In the lake profile (`--profile lake` or MEDALLION_PROFILE), a provisioned PostgreSQL
+    server and catalog for the command's duration; otherwise nothing."""
+    from contextlib import nullcontext
+
+    if getattr(args, "profile", None):
+        os.environ["MEDALLION_PROFILE"] = args.profile
+    if os.environ.get("MEDALLION_PROFILE", "local") != "lake":
+        return nullcontext()
+    from medallion.lake.profile import lake_session
+
+    settings.data.mkdir(parents=True, exist_ok=True)
+    return lake_session(settings.data)
+
+
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    with _lake_session(args, settings) as lake:
+        if lake is not None:
+            from medallion.lake.profile import describe
+
+            print(describe(lake))
+        return _demo(args, Settings.from_env())
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from medallion.demo import run_defects_demo, run_demo
@@ -48,6 +72,15 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    with _lake_session(args, settings) as lake:
+        if lake is not None:
+            from medallion.lake.profile import describe
+
+            print(describe(lake))
+        return _ui(args, Settings.from_env())
+
+
+def _ui(args: argparse.Namespace, settings: Settings) -> int:
     from medallion.servers import start_group, supervise, warn_if_exposed
 
     _prepare(settings)
@@ -461,6 +494,12 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="rebuild silver and gold from all of bronze instead of merging what is new",
     )
+    demo.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="local (one DuckDB file) or lake (DuckLake, Dagster and MLflow on PostgreSQL; "
+        "starts a server unless MEDALLION_PG_URL names one); default MEDALLION_PROFILE or local",
+    )
     demo.set_defaults(run=_cmd_demo)
 
 
@@ -474,6 +513,11 @@ def _add_ui(commands: argparse._SubParsersAction) -> None:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument(
         "--mlflow-port", type=int, default=5000, help="MLflow UI port beside it (0: none)"
+    )
+    ui.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="lake: start (or reach) PostgreSQL for the catalog, Dagster and MLflow first",
     )
     ui.set_defaults(run=_cmd_ui)
 

@@ -148,11 +148,12 @@ def run_demo(
     for event in result.get_step_failure_events():
         print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
     print(format_checks(result.get_asset_check_evaluations()))
-    with connect(settings.warehouse, read_only=True) as con:
+    with connect(settings.warehouse_target, read_only=True) as con:
         print(format_summary(zone_counts(con, specs)))
     elapsed = time.perf_counter() - started
     status = "succeeded" if result.success else "FAILED"
-    print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {settings.warehouse}")
+    where = settings.warehouse if settings.profile == "local" else "the DuckLake catalog"
+    print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {where}")
     for line in champion_lines(specs, settings):
         print(line)
     print("open the UIs: `make ui` (or `medallion ui`): Dagster on http://127.0.0.1:3000,")
@@ -166,7 +167,7 @@ def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
     from medallion.resources.tracking import TrackingResource
 
     lines = []
-    client = TrackingResource.for_data(settings.data).activate()
+    client = TrackingResource.from_env(settings.data).activate()
     for spec in specs:
         if spec.model is None or not spec.model.variants:
             continue
@@ -221,9 +222,9 @@ def run_defects_demo(
     specs: list[ProductSpec], settings: Settings, instance: dg.DagsterInstance, *, seed: int = 42
 ) -> int:
     """Deliver one more daily batch full of defects and show what the contracts do with it."""
-    if not settings.warehouse.exists():
+    if settings.profile == "local" and not settings.warehouse.exists():
         run_demo(specs, settings, instance, seed=seed)
-    with connect(settings.warehouse, read_only=True) as con:
+    with connect(settings.warehouse_target, read_only=True) as con:
         before = gold_fingerprints(con, specs)
     for spec in specs:
         if not spec.generator:
@@ -239,7 +240,7 @@ def run_defects_demo(
         )
     result = materialize_all(specs, settings, instance)
     print(format_checks(result.get_asset_check_evaluations()))
-    with connect(settings.warehouse, read_only=True) as con:
+    with connect(settings.warehouse_target, read_only=True) as con:
         print("quarantine, most frequent reasons:")
         for spec in specs:
             print("\n".join(quarantine_reasons(con, spec)))

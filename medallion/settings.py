@@ -18,6 +18,11 @@ holds Dagster, Great Expectations, scikit-learn and MLflow). A silver or gold bu
 out is retried on one thread (medallion.zones.tables). Raise it for larger data."""
 
 
+PROFILES = ("local", "lake")
+"""`local`: one DuckDB file, Dagster and MLflow on SQLite. `lake`: DuckLake on PostgreSQL
+(medallion.lake), Dagster and MLflow on PostgreSQL, writers in parallel."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths of one medallion installation."""
@@ -29,6 +34,22 @@ class Settings:
     products: tuple[Path, ...]
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
     duckdb_threads: int | None = None
+    profile: str = "local"
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+
+    @property
+    def warehouse_target(self) -> str:
+        """What the warehouse resource opens: the DuckDB file, or the DuckLake catalog."""
+        if self.profile != "lake":
+            return str(self.warehouse)
+        if not self.lake_catalog:
+            raise ValueError(
+                "MEDALLION_PROFILE=lake needs MEDALLION_LAKE_CATALOG "
+                "(ducklake:postgres:<conninfo>) or MEDALLION_PG_URL; "
+                "`medallion demo --profile lake` starts a server and sets them"
+            )
+        return self.lake_catalog
 
     @property
     def dagster_home(self) -> Path:
@@ -57,7 +78,11 @@ class Settings:
         """Read MEDALLION_HOME, MEDALLION_DATA, MEDALLION_WAREHOUSE, MEDALLION_LANDING,
         MEDALLION_PRODUCTS (the product folders to load instead of the shipped demo products,
         separated by ':'),
-        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB) and MEDALLION_DUCKDB_THREADS."""
+        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB), MEDALLION_DUCKDB_THREADS, and for the lake
+        profile MEDALLION_PROFILE, MEDALLION_LAKE_CATALOG, MEDALLION_PG_URL and
+        MEDALLION_LAKE_DATA_PATH (medallion.lake.profile)."""
+        from medallion.lake.profile import lake_settings
+
         env = os.environ if environ is None else environ
         home = Path(env.get("MEDALLION_HOME", os.getcwd())).resolve()
         data = Path(env.get("MEDALLION_DATA", home / "data")).resolve()
@@ -72,4 +97,5 @@ class Settings:
             duckdb_threads=int(env["MEDALLION_DUCKDB_THREADS"])
             if env.get("MEDALLION_DUCKDB_THREADS")
             else None,
+            **lake_settings(env, data),
         )

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from medallion.assets.checks import BRONZE_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.constants import DUCKDB_TAG, table_pool
 from medallion.assets.keys import bronze_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks.landing import file_changes, file_ledger, files_readable, schema_drift
@@ -55,6 +55,7 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
         kinds={"duckdb", source.format},
         description=description,
         op_tags=DUCKDB_TAG,
+        pool=table_pool(table),
         metadata={"dagster/table_name": table, "format": source.format},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, BRONZE_CHECKS),

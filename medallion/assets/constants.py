@@ -5,6 +5,15 @@ DUCKDB_TAG = {"medallion/db": "duckdb"}
 
 DUCKDB_CONCURRENCY = [{"key": "medallion/db", "value": "duckdb", "limit": 1}]
 
+
+def table_pool(table: str) -> str:
+    """The concurrency pool of the asset writing `table`: in the lake profile the instance
+    lets one step per pool run at a time (medallion.lake.instance), so writes to one table are
+    serialized across runs while other tables are written in parallel. Unlimited locally,
+    where the `duckdb` tag already allows one writer."""
+    return "medallion-" + table.replace(".", "-")
+
+
 WAREHOUSE = "warehouse"
 LANDING = "landing"
 PSEUDONYMIZATION = "pseudonymization"

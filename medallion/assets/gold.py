@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 
 from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
+from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.keys import zone_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks import names
@@ -59,6 +59,7 @@ def _gold_asset(
         kinds={"duckdb", engine},
         description=description,
         op_tags=DUCKDB_TAG,
+        pool=table_pool(table),
         metadata={"dagster/table_name": table, "grain": gold.grain},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, GOLD_CHECKS),
@@ -85,7 +86,7 @@ def _gold_asset(
             table_description = describe_table(con, table)
             # Service hook: consumers read an immutable snapshot, only of a passing version.
             published = publish_checked(
-                con, spec, name, outcomes, GOLD_CHECKS, warehouse.database, context.run_id
+                con, spec, name, outcomes, GOLD_CHECKS, warehouse.anchor, context.run_id
             )
         return dg.MaterializeResult(
             metadata={

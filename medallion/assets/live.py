@@ -102,7 +102,7 @@ def build_live_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         # Imported here: its metrics import scikit-learn, which zone runs do not preload.
         from medallion.monitoring.live import compare, labelled_predictions, window_rows
 
-        log = read_log(predictions_root(warehouse.database), spec.name)
+        log = read_log(predictions_root(warehouse.anchor), spec.name)
         with warehouse.get_connection() as con:
             selected = ", ".join(quote(c) for c in columns)
             gold = con.sql(f"SELECT {selected} FROM {spec.table('gold', model.table)}").pl()

@@ -73,10 +73,10 @@ def build_responsiveness_asset(spec: ProductSpec, table: str) -> dg.AssetsDefini
     ) -> dg.MaterializeResult:
         from medallion.service.runner import running_service
 
-        keys = sample_keys(spec, table, published_root(warehouse.database))
+        keys = sample_keys(spec, table, published_root(warehouse.anchor))
         results = []
         if keys:
-            env = service_env(spec, warehouse.database, tracking.tracking_uri)
+            env = service_env(spec, warehouse.anchor, tracking.tracking_uri)
             with running_service([spec.name], env) as (url, health):
                 scoring = bool(health["champions"].get(spec.name))
                 results = measure(spec, url, keys, scoring)

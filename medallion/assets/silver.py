@@ -1,12 +1,11 @@
 """Dagster assets of the silver zone: one conformed entity per source, with its contract."""
 
 import time
-from pathlib import Path
 
 import dagster as dg
 
 from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
-from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested
+from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.keys import bronze_key, silver_key
 from medallion.assets.metadata import table_metadata
 from medallion.checks import expectations, names
@@ -48,6 +47,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description=description,
         op_tags=DUCKDB_TAG,
+        pool=table_pool(table),
         metadata={"dagster/table_name": table, "key": source.key},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, SILVER_CHECKS),
@@ -126,7 +126,7 @@ def _expectations(
             metadata={"evaluated": 0},
         )
     batches = None if counts.full_rebuild else counts.batches
-    return expectations.validate(Path(warehouse.database), spec, entity, batches=batches)
+    return expectations.validate(warehouse.database, spec, entity, batches=batches)
 
 
 def _count_metadata(counts: SilverCounts) -> dict[str, object]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome
+from medallion.lake.catalog import is_lake_target
 from medallion.resources.warehouse import connect
 from medallion.spec import ProductSpec
 from medallion.zones.sql import literal
@@ -79,7 +80,7 @@ def plan_suite(spec: ProductSpec, entity: str) -> list[PlannedExpectation]:
 
 
 def validate(
-    warehouse: Path,
+    warehouse: str | Path,
     spec: ProductSpec,
     entity: str,
     config: dict | None = None,
@@ -110,7 +111,11 @@ def validate(
 
     source = context.data_sources.add_sql(
         name="warehouse",
-        connection_string=f"duckdb:///{warehouse}",
+        # The creator opens the connection; the URL only names the dialect (a lake target
+        # is no file path).
+        connection_string="duckdb:///:memory:"
+        if is_lake_target(warehouse)
+        else f"duckdb:///{warehouse}",
         kwargs={"creator": creator},
     )
     suite = gx.ExpectationSuite(name=f"{spec.name}.silver.{entity}")

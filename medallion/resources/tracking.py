@@ -58,15 +58,25 @@ class TrackingResource(dg.ConfigurableResource):
     snapshot_root: str = Field(description="Folder of the immutable feature snapshots.")
 
     @classmethod
-    def for_data(cls, data: Path, tracking_uri: str | dg.EnvVar | None = None) -> TrackingResource:
-        """Everything under `data` (the default), or runs on another tracking server."""
+    def for_data(
+        cls,
+        data: Path,
+        tracking_uri: str | dg.EnvVar | None = None,
+        artifact_root: str | None = None,
+    ) -> TrackingResource:
+        """Everything under `data` (the default), or runs on another tracking store (with
+        artifacts in `artifact_root`, a folder or object-store URI, else the server's)."""
         if tracking_uri is None:
             return cls(
                 tracking_uri=default_tracking_uri(data),
                 artifact_root=default_artifact_root(data),
                 snapshot_root=default_snapshot_root(data),
             )
-        return cls(tracking_uri=tracking_uri, snapshot_root=default_snapshot_root(data))
+        return cls(
+            tracking_uri=tracking_uri,
+            artifact_root=artifact_root,
+            snapshot_root=default_snapshot_root(data),
+        )
 
     @classmethod
     def from_env(cls, data: Path) -> TrackingResource:
@@ -80,6 +90,8 @@ class TrackingResource(dg.ConfigurableResource):
         """Artifact URI for a new experiment, or None to use the server's default."""
         if not self.artifact_root:
             return None
+        if "://" in self.artifact_root:
+            return f"{self.artifact_root.rstrip('/')}/{experiment}"
         return (Path(self.artifact_root).resolve() / experiment).as_uri()
 
     def activate(self) -> MlflowClient:
@@ -112,6 +124,8 @@ class TrackingResource(dg.ConfigurableResource):
             "--workers",
             "1",
         ]
-        if self.artifact_root:
+        if self.artifact_root and "://" in self.artifact_root:
+            command += ["--default-artifact-root", self.artifact_root]
+        elif self.artifact_root:
             command += ["--default-artifact-root", Path(self.artifact_root).resolve().as_uri()]
         return command

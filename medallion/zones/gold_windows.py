@@ -186,6 +186,36 @@ def _plan(
     return _changed_window(con, spec, name, newest, dict(read), marks)
 
 
+def _silver_changes(
+    con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str, read: dict[str, int]
+) -> tuple[str, date | None, date | None, set[str]]:
+    """What the silver inputs' merges since the last build changed: (why a full rebuild is
+    needed or "", first changed day, last changed day, changed entities)."""
+    strategy = spec.gold[name].incremental
+    assert strategy is not None
+    first, last, keys = None, None, set()
+    for entity in _inputs(spec, name):
+        rebuilt, batches, low, high = con.execute(
+            f"""SELECT bool_or(full_rebuild), count(*) FILTER (first_time IS NOT NULL
+                       OR silver_rows + superseded_rows > 0),
+                       min(first_time)::DATE, max(last_time)::DATE
+                FROM {batches_table(spec)} WHERE entity = ? AND merge_seq > ?""",
+            [entity, read.get(entity, 0)],
+        ).fetchone()
+        if rebuilt:
+            return f"silver {entity} was rebuilt", None, None, set()
+        if batches and strategy.key_column in tracked_key_columns(spec, entity):
+            column = strategy.key_column
+            assert column is not None
+            keys.update(changed_keys_since(con, spec, entity, column, read.get(entity, 0)))
+        elif batches and spec.sources[entity].time_column is None:
+            return f"silver {entity}, which has no time column, changed", None, None, set()
+        elif low is not None:
+            first = min(first or low, low)
+            last = max(last or high, high)
+    return "", first, last, keys
+
+
 def _changed_window(
     con: duckdb.DuckDBPyConnection,
     spec: ProductSpec,
@@ -196,30 +226,9 @@ def _changed_window(
 ) -> GoldWindow:
     strategy = spec.gold[name].incremental
     assert strategy is not None
-    first, last, why = None, None, ""
-    keys: set[str] = set()
-    for entity in _inputs(spec, name):
-        changed = con.execute(
-            f"""SELECT bool_or(full_rebuild), count(*) FILTER (first_time IS NOT NULL
-                       OR silver_rows + superseded_rows > 0),
-                       min(first_time)::DATE, max(last_time)::DATE
-                FROM {batches_table(spec)} WHERE entity = ? AND merge_seq > ?""",
-            [entity, read.get(entity, 0)],
-        ).fetchone()
-        rebuilt, batches, low, high = changed
-        if rebuilt:
-            why = f"silver {entity} was rebuilt"
-        elif batches and strategy.key_column in tracked_key_columns(spec, entity):
-            column = strategy.key_column
-            assert column is not None
-            keys.update(changed_keys_since(con, spec, entity, column, read.get(entity, 0)))
-        elif batches and spec.sources[entity].time_column is None:
-            why = f"silver {entity}, which has no time column, changed"
-        elif low is not None:
-            first = min(first or low, low)
-            last = max(last or high, high)
-        if why:
-            return GoldWindow(True, why, watermarks=marks)
+    why, first, last, keys = _silver_changes(con, spec, name, read)
+    if why:
+        return GoldWindow(True, why, watermarks=marks)
     for table in _gold_inputs(spec, name):
         rebuilt_why, low, end, entities_of = _gold_input_changes(
             con, spec, table, read.get(f"gold.{table}", 0)
@@ -235,6 +244,7 @@ def _changed_window(
     if first is None:
         reason = f"no timed input changed{changed}" if entities else "no input changed"
         return GoldWindow(False, reason, FULL_END, FULL_END, FULL_END, marks, entities)
+    assert last is not None
     start = min(first, newest or first) - timedelta(days=strategy.lookback_days)
     end = max(last, newest or last) + timedelta(days=1)
     history = start - timedelta(days=strategy.history_days)

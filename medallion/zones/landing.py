@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from medallion.lake.dialect import insert_or_replace, primary_key
 from medallion.spec import ProductSpec, SourceSpec
 from medallion.zones.sql import transaction
 
@@ -27,6 +28,19 @@ DONE_SUFFIX = ".done"
 LEDGER = "_ingested_files"
 REFUSED = "_refused_files"
 ACKNOWLEDGED = "_acknowledged_files"
+REFUSED_COLUMNS = ("source", "path", "file_name", "sha256", "size_bytes", "reason", "refused_at")
+ACKNOWLEDGED_COLUMNS = (
+    "source",
+    "path",
+    "file_name",
+    "sha256",
+    "size_bytes",
+    "reason_refused",
+    "acknowledged_by",
+    "acknowledged_at",
+    "note",
+)
+FILE_KEY = ("source", "path", "sha256")
 
 
 @dataclass(frozen=True)
@@ -144,8 +158,8 @@ def ensure_landing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
             sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
             row_count BIGINT NOT NULL, malformed_rows BIGINT NOT NULL,
             extra_columns VARCHAR[] NOT NULL, missing_columns VARCHAR[] NOT NULL,
-            retyped_columns VARCHAR[] NOT NULL, ingested_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (source, sha256))"""
+            retyped_columns VARCHAR[] NOT NULL, ingested_at TIMESTAMP NOT NULL
+            {primary_key(con, "source", "sha256")})"""
     )
     con.execute(f"ALTER TABLE {schema}.{LEDGER} ADD COLUMN IF NOT EXISTS records BIGINT")
     con.execute(f"ALTER TABLE {schema}.{LEDGER} ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
@@ -153,14 +167,14 @@ def ensure_landing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         f"""CREATE TABLE IF NOT EXISTS {schema}.{REFUSED} (
             source VARCHAR NOT NULL, path VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
             sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, reason VARCHAR NOT NULL,
-            refused_at TIMESTAMP NOT NULL, PRIMARY KEY (source, path, sha256))"""
+            refused_at TIMESTAMP NOT NULL {primary_key(con, *FILE_KEY)})"""
     )
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {schema}.{ACKNOWLEDGED} (
             source VARCHAR NOT NULL, path VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
             sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, reason_refused VARCHAR NOT NULL,
             acknowledged_by VARCHAR NOT NULL, acknowledged_at TIMESTAMP NOT NULL,
-            note VARCHAR NOT NULL, PRIMARY KEY (source, path, sha256))"""
+            note VARCHAR NOT NULL {primary_key(con, *FILE_KEY)})"""
     )
 
 
@@ -206,8 +220,11 @@ def record_refusals(
     stamp = datetime.now(UTC).replace(tzinfo=None)
     with transaction(con):
         for path, sha, size, reason in refusals:
-            con.execute(
-                f"INSERT OR REPLACE INTO {schema}.{REFUSED} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            insert_or_replace(
+                con,
+                f"{schema}.{REFUSED}",
+                FILE_KEY,
+                REFUSED_COLUMNS,
                 [source_name, str(path), path.name, sha, size, reason, stamp],
             )
 
@@ -245,8 +262,11 @@ def refused_files(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> list[Ref
 def acknowledge(con: duckdb.DuckDBPyConnection, refused: RefusedFile, by: str, note: str) -> None:
     """Record that a person decided about a refused file: the source carries on without it."""
     schema = f"{refused.product}_bronze"
-    con.execute(
-        f"INSERT OR REPLACE INTO {schema}.{ACKNOWLEDGED} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_or_replace(
+        con,
+        f"{schema}.{ACKNOWLEDGED}",
+        FILE_KEY,
+        ACKNOWLEDGED_COLUMNS,
         [
             refused.source,
             refused.path,

@@ -1,0 +1,59 @@
+"""The many-machine deployment files load: the Celery Definitions over the lake profile, and
+the deployment's Dagster instance (and the demo's lake instance) on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from medallion.lake.instance import write_instance_yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "celery"
+
+
+def load_module(path: Path):
+    spec = importlib.util.spec_from_file_location("deploy_definitions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_celery_definitions_load_on_the_lake_profile(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEDALLION_HOME", str(tmp_path))
+    monkeypatch.setenv("MEDALLION_PROFILE", "lake")
+    monkeypatch.setenv("MEDALLION_PG_URL", "postgresql://postgres@127.0.0.1:5999/postgres")
+    defs = load_module(DEPLOY / "definitions.py").defs
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert job.executor_def.name == "celery_lake"
+    warehouse = defs.resources["warehouse"]
+    assert warehouse.database.startswith("ducklake:postgres:dbname=medallion_lake")
+
+
+@pytest.mark.parametrize("instance_home", ["deploy", "demo"])
+def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_home):
+    database = pg_server.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv(
+        "MEDALLION_DAGSTER_PG_URL", pg_server.url(database, driver="postgresql+psycopg2")
+    )
+    home = DEPLOY if instance_home == "deploy" else tmp_path / "dagster"
+    if instance_home == "demo":
+        write_instance_yaml(home, tmp_path / "data")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.get_runs() == []
+
+
+def test_the_worker_config_is_a_valid_celery_executor_config():
+    from dagster_celery.cli import get_validated_config
+
+    config = get_validated_config(str(DEPLOY / "worker.yaml"))
+    assert config["broker"].startswith("sqla+postgresql+psycopg2://")
+    assert config["backend"].startswith("db+postgresql+psycopg2://")
