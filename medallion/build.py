@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
@@ -25,9 +23,6 @@ from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import Settings
 from medallion.spec import ProductSpec, load_specs
 
-PII_KEY_ENV = "MEDALLION_PII_KEY"
-TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
-
 
 def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     """Every zone asset of one product, with the checks that run apart from them."""
@@ -40,9 +35,12 @@ def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """Resources pointing at the settings' paths; the PII key comes from the environment."""
-    if os.environ.get(PII_KEY_ENV):
-        pseudonymization = PseudonymizationResource(key=dg.EnvVar(PII_KEY_ENV))
+    """Resources pointing at the settings' paths and stores; nothing read from the environment
+    here (a PII key named by `settings.pii_key_env` is read by Dagster when a run starts)."""
+    if settings.pii_key_env:
+        pseudonymization = PseudonymizationResource(key=dg.EnvVar(settings.pii_key_env))
+    elif settings.pii_key:
+        pseudonymization = PseudonymizationResource(key=settings.pii_key)
     else:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
     return {
@@ -51,10 +49,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
-        TRACKING: TrackingResource.for_data(
-            settings.data,
-            dg.EnvVar(TRACKING_URI_ENV) if os.environ.get(TRACKING_URI_ENV) else None,
-        ),
+        TRACKING: TrackingResource.for_data(settings.data, settings.tracking_uri),
     }
 
 

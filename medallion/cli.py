@@ -78,10 +78,9 @@ def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 def _tracking(settings: Settings):
     """The MLflow store the Definitions use (MEDALLION_TRACKING_URI, else data/mlflow)."""
-    from medallion.build import TRACKING_URI_ENV
     from medallion.resources.tracking import TrackingResource
 
-    return TrackingResource.for_data(settings.data, os.environ.get(TRACKING_URI_ENV) or None)
+    return TrackingResource.for_data(settings.data, settings.tracking_uri)
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -1,16 +1,20 @@
-"""Where things live: every path comes from here, overridable by environment variables.
+"""Where things live and which stores to use: the one module that reads medallion's environment.
 
-Defaults keep all state under `data/` of the project directory, so a fresh clone works
-as is and tests point everything at a temporary directory by setting MEDALLION_HOME.
+Entry points (the CLI, `medallion.definitions`, served and benchmark processes) call
+`Settings.from_env()`; everything below them receives the Settings as an argument, so a test
+that builds its own Settings never sees the developer's MEDALLION_* variables. Defaults keep
+all state under `data/` of the project directory, so a fresh clone works as is.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGE_PRODUCTS = Path(__file__).parent / "products"
+PII_KEY_ENV = "MEDALLION_PII_KEY"
+TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
 
 DUCKDB_MEMORY_LIMIT = "700MB"
 """DuckDB's own default is 80% of RAM; bounded, it spills to disk instead. At 10M rows the
@@ -31,6 +35,13 @@ class Settings:
     products: tuple[Path, ...]
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
     duckdb_threads: int | None = None
+    tracking_uri: str | None = field(default=None, repr=False)
+    """MLflow tracking URI (may hold a password); None keeps runs under data/mlflow."""
+    pii_key: str | None = field(default=None, repr=False)
+    """The pseudonymization key itself; None with no pii_key_env: a development key in data/."""
+    pii_key_env: str | None = None
+    """The variable holding the key: Dagster reads it when a run starts (dg.EnvVar), so the
+    UI shows its name, never the key."""
 
     @property
     def dagster_home(self) -> Path:
@@ -59,7 +70,8 @@ class Settings:
         """Read MEDALLION_HOME, MEDALLION_DATA, MEDALLION_WAREHOUSE, MEDALLION_LANDING,
         MEDALLION_PRODUCTS (the product folders to load instead of the shipped demo products,
         separated by ':'),
-        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB) and MEDALLION_DUCKDB_THREADS."""
+        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB), MEDALLION_DUCKDB_THREADS,
+        MEDALLION_TRACKING_URI and whether MEDALLION_PII_KEY is set."""
         env = os.environ if environ is None else environ
         home = Path(env.get("MEDALLION_HOME", os.getcwd())).resolve()
         data = Path(env.get("MEDALLION_DATA", home / "data")).resolve()
@@ -74,4 +86,6 @@ class Settings:
             duckdb_threads=int(env["MEDALLION_DUCKDB_THREADS"])
             if env.get("MEDALLION_DUCKDB_THREADS")
             else None,
+            tracking_uri=env.get(TRACKING_URI_ENV) or None,
+            pii_key_env=PII_KEY_ENV if env.get(PII_KEY_ENV) else None,
         )

@@ -22,8 +22,7 @@ from medallion_tests.assets.test_ml_regression import regression_spec
 
 
 @pytest.mark.slow
-def test_planted_canaries_never_leave_bronze(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDALLION_PII_KEY", "canary-test-key-0123456789abcdef")
+def test_planted_canaries_never_leave_bronze(tmp_path):
     landing = tmp_path / "landing"
     generate(
         landing / "churn",
@@ -45,6 +44,7 @@ def test_planted_canaries_never_leave_bronze(tmp_path, monkeypatch):
         warehouse=tmp_path / "data" / "warehouse.duckdb",
         landing=landing,
         products=(PACKAGE_PRODUCTS,),
+        pii_key="canary-test-key-0123456789abcdef",
     )
     specs = [
         ml_spec(load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml"), **LENIENT),
