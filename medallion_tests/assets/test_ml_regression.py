@@ -23,45 +23,17 @@ from medallion.products.deliveries.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import ProductSpec, load_spec
-from medallion_tests.assets.ml_runs import check_evaluations, materialize, ml_metadata
+from medallion_tests.assets.ml_runs import (
+    REGRESSION_LENIENT,
+    REGRESSION_VARIANTS,
+    check_evaluations,
+    materialize,
+    ml_metadata,
+    regression_spec,
+)
 from medallion_tests.conftest import home_settings
 
 TRAINED_DAYS, DAYS = 50, 80
-VARIANTS = {
-    "ridge": {"estimator": "ridge", "params": {"alpha": 1.0}},
-    "random_forest": {
-        "estimator": "random_forest_regressor",
-        "params": {"n_estimators": 8, "max_depth": 8, "min_samples_leaf": 10},
-    },
-    "hist_gradient_boosting": {
-        "estimator": "hist_gradient_boosting_regressor",
-        "params": {"max_iter": 40},
-    },
-}
-LENIENT = {
-    "bias_max_mae_ratio": 10.0,
-    "bias_max_mean_error_difference": 100.0,
-    "latency_p95_ms": 1000.0,
-    "batch_seconds": 60.0,
-}
-FAST = {"latency_samples": 20, "latency_rounds": 1, "batch_rows": 2_000}
-
-
-def regression_spec(spec: ProductSpec, variants: dict | None = None, **gates) -> ProductSpec:
-    """deliveries with small variants, a one-week holdout and fast latency timing."""
-    model = spec.model
-    updated = model.model_validate(
-        model.model_dump()
-        | {
-            "holdout_days": 7,
-            "variants": variants or VARIANTS,
-            "gates": model.gates.model_dump() | FAST | gates,
-        }
-    )
-    monitoring = spec.monitoring.model_validate(
-        spec.monitoring.model_dump() | {"window_days": 7, "performance_window_days": 7}
-    )
-    return spec.model_copy(update={"model": updated, "monitoring": monitoring})
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +65,7 @@ def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
 @pytest.fixture(scope="module")
 def first(world):
     """Lenient gates: every regressor passes, the lowest RMSE becomes champion."""
-    result = _materialize(world, regression_spec(world[2], **LENIENT))
+    result = _materialize(world, regression_spec(world[2], **REGRESSION_LENIENT))
     assert result.success
     tracking: TrackingResource = build_resources(world[0])[TRACKING]
     return result, tracking, tracking.activate()
@@ -107,7 +79,7 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
         r.data.tags["mlflow.runName"].split("-")[0]: r
         for r in client.search_runs([experiment.experiment_id])
     }
-    assert set(runs) == {"baseline", *VARIANTS}
+    assert set(runs) == {"baseline", *REGRESSION_VARIANTS}
     assert runs["baseline"].data.params["estimator"] == "dummy"
     for name, run in runs.items():
         metrics, tags = run.data.metrics, run.data.tags
@@ -118,7 +90,7 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
         assert tags["gold_product"] == tags["gold_version"] == "delivery_features"
         assert "decision_threshold" not in run.data.params
     baseline_rmse = runs["baseline"].data.metrics["rmse"]
-    for name in VARIANTS:
+    for name in REGRESSION_VARIANTS:
         metrics = runs[name].data.metrics
         assert metrics["rmse"] < baseline_rmse, name  # every regressor beats the mean
         assert metrics["r2"] > 0.1, name
@@ -132,11 +104,11 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
 def test_the_lowest_rmse_passing_every_gate_is_champion(world, first):
     result, _, client = first
     checks = check_evaluations(result)
-    for name in VARIANTS:
+    for name in REGRESSION_VARIANTS:
         for gate in GATE_CHECKS.values():
             assert checks[(name, gate)].passed, (name, gate, checks[(name, gate)].description)
         assert "gaps in units of delay_hours" in checks[(name, "bias_gate")].description
-    rmse = {name: _metadata(result, name)["rmse"] for name in VARIANTS}
+    rmse = {name: _metadata(result, name)["rmse"] for name in REGRESSION_VARIANTS}
     best = min(rmse, key=rmse.get)
     champion = client.get_model_version_by_alias("deliveries", "champion")
     assert champion.tags["variant"] == best
@@ -165,14 +137,16 @@ def test_a_worse_rmse_or_a_biased_model_is_not_promoted(world, first):
     _, _, client = first
     before = client.get_model_version_by_alias("deliveries", "champion").version
     variants = {"weak_ridge": {"estimator": "ridge", "params": {"alpha": 1e7}}}
-    weak = _materialize(world, regression_spec(world[2], variants, **LENIENT))
+    weak = _materialize(world, regression_spec(world[2], variants, **REGRESSION_LENIENT))
     assert weak.success
     gate = check_evaluations(weak)[("weak_ridge", "accuracy_gate")]
     assert not gate.passed
     assert gate.description.startswith("rmse ") and " > " in gate.description
     assert "champion v" in gate.description  # compared with the champion, lower is better
-    strict = LENIENT | {"bias_max_mean_error_difference": 1e-6}
-    biased = _materialize(world, regression_spec(world[2], {"ridge": VARIANTS["ridge"]}, **strict))
+    strict = REGRESSION_LENIENT | {"bias_max_mean_error_difference": 1e-6}
+    biased = _materialize(
+        world, regression_spec(world[2], {"ridge": REGRESSION_VARIANTS["ridge"]}, **strict)
+    )
     checks = check_evaluations(biased)
     assert checks[("ridge", "accuracy_gate")].passed
     assert not checks[("ridge", "bias_gate")].passed
@@ -190,7 +164,7 @@ def test_the_champion_is_monitored_on_later_days_in_hours(world, first):
         deliver_days=range(TRAINED_DAYS, DAYS),
     )
     assert materialize_all([spec], settings, instance).success
-    monitored = regression_spec(spec, **LENIENT)
+    monitored = regression_spec(spec, **REGRESSION_LENIENT)
     result = _materialize(world, monitored, monitoring_assets(monitored))
     assert result.success
     performance = check_evaluations(result)[("performance", "performance")]
