@@ -6,16 +6,17 @@ import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
+from medallion.assets.executors import ZONES_PRELOAD, step_executor
 from medallion.assets.gold import build_gold_asset, build_version_checks
+from medallion.assets.jobs import has_model, product_jobs
+from medallion.assets.landing_sensor import build_landing_sensor
 from medallion.assets.live import live_assets
 from medallion.assets.ml import TRACKING, ml_assets
 from medallion.assets.monitoring import monitoring_assets
+from medallion.assets.retrain_sensor import build_retrain_sensor
+from medallion.assets.schedules import product_schedules
 from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
-from medallion.executors import ZONES_PRELOAD, step_executor
-from medallion.monitoring.jobs import product_jobs
-from medallion.monitoring.schedules import product_schedules
-from medallion.monitoring.sensors import product_sensors
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
 from medallion.resources.tracking import TrackingResource
@@ -34,6 +35,14 @@ def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     return assets
 
 
+def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
+    """The landing sensor, and the retrain sensor when the product trains models."""
+    sensors = [build_landing_sensor(spec)]
+    if has_model(spec):
+        sensors.append(build_retrain_sensor(spec))
+    return sensors
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources pointing at the settings' paths and stores; nothing read from the environment
     here (a PII key named by `settings.pii_key_env` is read by Dagster when a run starts)."""
@@ -49,7 +58,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
-        TRACKING: TrackingResource.for_data(settings.data, settings.tracking_uri),
+        TRACKING: TrackingResource.for_settings(settings),
     }
 
 

@@ -80,7 +80,7 @@ def _tracking(settings: Settings):
     """The MLflow store the Definitions use (MEDALLION_TRACKING_URI, else data/mlflow)."""
     from medallion.resources.tracking import TrackingResource
 
-    return TrackingResource.for_data(settings.data, settings.tracking_uri)
+    return TrackingResource.for_settings(settings)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -130,8 +130,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bench_service(args: argparse.Namespace, settings: Settings) -> int:
-    """The service benchmark (medallion.service.bench) on this installation's data."""
-    from medallion.service.bench import run_service_bench
+    """The service benchmark (medallion.bench.service) on this installation's data."""
+    from medallion.bench.service import run_service_bench
 
     _prepare(settings)
     [spec] = _select(load_specs(settings.product_files()), [args.product])

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from medallion.assets.jobs import has_model, ingest_job_name, monitoring_job_name
 from medallion.build import build_definitions
 from medallion.generate.options import DriftOptions
 from medallion.generate.product import generator_default, run_generator
 from medallion.monitoring import names
-from medallion.monitoring.jobs import has_model, ingest_job_name, monitoring_job_name
 from medallion.resources.warehouse import connect
 from medallion.settings import Settings
 from medallion.spec import ProductSpec
@@ -372,7 +372,7 @@ def _ingest(
 
 def _train(runner: _Runner, spec: ProductSpec, echo: Echo, when: str) -> str | None:
     """Run the retrain job (the first training); the champion version after it."""
-    from medallion.monitoring.jobs import retrain_job_name
+    from medallion.assets.jobs import retrain_job_name
 
     result = runner.run(retrain_job_name(spec), tags={"medallion/trigger": "simulation"})
     champion = _champion_version(runner.defs, spec)
@@ -391,7 +391,7 @@ def _retrain(
     runner: _Runner, spec: ProductSpec, day: int, request: dg.RunRequest, echo: Echo
 ) -> Retraining:
     """Run what the retrain sensor requested and record what it registered and promoted."""
-    from medallion.monitoring.jobs import retrain_job_name
+    from medallion.assets.jobs import retrain_job_name
 
     before = _champion_version(runner.defs, spec)
     tags = dict(request.tags) | {"dagster/run_key": request.run_key or ""}

@@ -9,9 +9,9 @@ import dagster as dg
 
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.jobs import has_model
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
-from medallion.monitoring.jobs import has_model
 from medallion.resources.warehouse import WarehouseResource
 from medallion.service.predictions import predictions_root, read_log
 from medallion.spec import ProductSpec

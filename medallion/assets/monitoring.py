@@ -16,10 +16,10 @@ import dagster as dg
 
 from medallion.assets.checks import to_result
 from medallion.assets.constants import DUCKDB_TAG
+from medallion.assets.jobs import has_model
 from medallion.assets.ml import ml_key
 from medallion.checks.outcome import CheckOutcome
 from medallion.monitoring import names
-from medallion.monitoring.jobs import has_model
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec

@@ -20,6 +20,8 @@ from pydantic import Field
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from medallion.settings import Settings
+
 MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 """Environment every MLflow process of ours gets (in process and the servers we start)."""
 
@@ -64,6 +66,12 @@ class TrackingResource(dg.ConfigurableResource):
                 snapshot_root=default_snapshot_root(data),
             )
         return cls(tracking_uri=tracking_uri, snapshot_root=default_snapshot_root(data))
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TrackingResource:
+        """The store the Definitions use: the settings' tracking URI (MEDALLION_TRACKING_URI
+        at an entry point), else everything under their data folder."""
+        return cls.for_data(settings.data, settings.tracking_uri)
 
     def snapshots(self) -> Path:
         return Path(self.snapshot_root)

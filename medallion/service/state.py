@@ -134,7 +134,7 @@ class Service:
 
 def service_from_env() -> Service:
     """The Service the environment describes (how uvicorn's workers build theirs)."""
-    from medallion.cli import _tracking
+    from medallion.resources.tracking import TrackingResource
     from medallion.spec import load_specs
 
     settings = Settings.from_env()
@@ -145,7 +145,7 @@ def service_from_env() -> Service:
     return Service(
         specs,
         settings,
-        _tracking(settings),
+        TrackingResource.for_settings(settings),
         token=os.environ.get(TOKEN_ENV) or None,
         shadow_enabled=os.environ.get(SHADOW_ENV, "1") != "0",
         alias=os.environ.get(ALIAS_ENV) or "champion",

@@ -11,7 +11,6 @@ import pytest
 from scipy.stats import ks_2samp
 
 from medallion.monitoring import drift
-from medallion.monitoring.bench import run as bench_run
 from medallion.monitoring.windows import Window, reference_filter, window_filter
 from medallion.spec import MonitoringSpec
 
@@ -152,9 +151,3 @@ def test_thirty_seasonal_days_raise_no_alarm_when_weekdays_are_compared_alike(pe
     assert ("alert" in statuses) is alarms
     if period:
         assert statuses.count("ok") == 30
-
-
-def test_benchmark_runs_every_path_and_finds_the_drifted_features():
-    result = bench_run(rows=20_000, features=8, repeat=1)
-    assert result.drifted == ["c1", "n1", "n3", "n5"]
-    assert result.seconds[0] > 0

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from medallion.assets.monitoring import monitoring_assets
+from medallion.assets.retrain_sensor import build_retrain_sensor
 from medallion.build import build_resources, product_assets
 from medallion.generate.options import DriftOptions
 from medallion.ml import promotion, workflow
@@ -22,7 +23,6 @@ from medallion.ml.snapshot import export_snapshot
 from medallion.monitoring import names
 from medallion.monitoring.evaluate import evaluate
 from medallion.monitoring.history import DRIFT_HISTORY, read
-from medallion.monitoring.sensors import build_retrain_sensor
 from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource

@@ -10,19 +10,16 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from medallion.assets.landing_sensor import build_landing_sensor
 from medallion.assets.monitoring import monitoring_key
+from medallion.assets.retrain_sensor import build_retrain_sensor
+from medallion.assets.schedules import build_monitoring_schedule
 from medallion.monitoring import names
-from medallion.monitoring.schedules import build_monitoring_schedule
-from medallion.monitoring.sensors import (
-    LandedFile,
-    RetrainCursor,
-    arrival_partition,
-    build_landing_sensor,
-    build_retrain_sensor,
-)
+from medallion.monitoring.retrain import RetrainCursor
 from medallion.resources.landing import LandingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import load_spec
+from medallion.zones.arrivals import LandedFile, arrival_partition
 from medallion.zones.bronze import file_sha256
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from medallion.assets.jobs import ingest_keys
 from medallion.assets.monitoring import monitoring_assets
 from medallion.build import build_definitions
-from medallion.monitoring.jobs import ingest_keys
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import PACKAGE_PRODUCTS, Settings

@@ -4,7 +4,7 @@ and scoring without the shadow challengers for comparison. The verdict against t
 budgets is reported to the Dagster instance as the `service_budget` check, so the UI shows
 whether the service meets them.
 
-`python -m medallion.service.bench --write <product>` is the writer: zone runs one after
+`python -m medallion.bench.service --write <product>` is the writer: zone runs one after
 another until it is stopped.
 """
 
@@ -28,7 +28,7 @@ from medallion.spec import ProductSpec
 
 
 def _writer(spec: ProductSpec, env: dict[str, str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "medallion.service.bench", "--write", spec.name]
+    command = [sys.executable, "-m", "medallion.bench.service", "--write", spec.name]
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 

@@ -6,7 +6,7 @@ baseline, variants, champion); `<product>_monitoring` evaluates drift and perfor
 
 import dagster as dg
 
-from medallion.executors import INGEST_PRELOAD, ML_PRELOAD, step_executor
+from medallion.assets.executors import INGEST_PRELOAD, ML_PRELOAD, step_executor
 from medallion.spec import ProductSpec
 
 ZONES = ("bronze", "silver", "gold")

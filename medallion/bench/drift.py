@@ -1,7 +1,7 @@
 """How fast the drift statistics are: one window of `rows` rows by `features` features against a
 reference of as many rows, timed end to end (sorting, binning, PSI, KS/JS, noise levels).
 
-    python -m medallion.monitoring.bench --rows 1000000 --features 20
+    python -m medallion.bench.drift --rows 1000000 --features 20
 
 Three quarters of the features are numbers (lognormal, some missing), a quarter categories;
 half of them drift, so every code path runs.

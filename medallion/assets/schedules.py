@@ -7,7 +7,7 @@ the schedule missed is caught up by the next run.
 
 import dagster as dg
 
-from medallion.monitoring.jobs import has_model, monitoring_job_name
+from medallion.assets.jobs import has_model, monitoring_job_name
 from medallion.spec import ProductSpec
 
 

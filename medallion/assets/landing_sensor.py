@@ -1,0 +1,80 @@
+"""The landing sensor: ingest each newly landed file content.
+
+One run per file content (the run key holds the SHA-256), selecting the file's bronze and
+silver assets and the gold products reading them. It hashes only files that arrived since its
+cursor, minus a minute for files renamed in while it was listing (the cursor remembers what it
+requested in that minute).
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from medallion.assets.jobs import ingest_job_name, ingest_keys
+from medallion.resources.landing import LandingResource
+from medallion.spec import ProductSpec
+from medallion.zones.arrivals import arrival_partition, ingest_run_key, landed_since
+
+ARRIVAL_LAG_NS = 60 * 1_000_000_000
+"""Files that arrived up to a minute before the cursor are looked at again (and skipped by
+their run key when already requested)."""
+
+
+def landing_requests(
+    landing: Path, spec: ProductSpec, cursor: str | None
+) -> tuple[list[dg.RunRequest], str]:
+    """Run requests for file contents not requested before, and the next cursor.
+
+    The cursor holds the latest arrival time seen and the run keys of the files that arrived
+    in the minute before it, which are looked at again and must not be requested twice.
+    """
+    state = json.loads(cursor) if cursor else {}
+    last = int(state.get("arrived_ns", 0))
+    seen = set(state.get("recent", []))
+    landed = landed_since(landing, spec, max(last - ARRIVAL_LAG_NS, 0) if last else 0)
+    requests = [
+        dg.RunRequest(
+            run_key=ingest_run_key(spec, file),
+            asset_selection=ingest_keys(spec, file.source),
+            partition_key=arrival_partition(spec, file),
+            tags={
+                "medallion/product": spec.name,
+                "medallion/source": file.source,
+                "medallion/file": file.path.name,
+                "medallion/sha256": file.sha256,
+            },
+        )
+        for file in landed
+        if ingest_run_key(spec, file) not in seen
+    ]
+    unique = list({request.run_key: request for request in requests}.values())
+    newest = max([last, *(f.arrived_ns for f in landed)])
+    recent = sorted(
+        {ingest_run_key(spec, f) for f in landed if f.arrived_ns >= newest - ARRIVAL_LAG_NS}
+    )
+    return unique, json.dumps({"arrived_ns": newest, "recent": recent})
+
+
+def build_landing_sensor(spec: ProductSpec) -> dg.SensorDefinition:
+    """Requests `<product>_ingest` for each new landing file content."""
+
+    @dg.sensor(
+        name=f"{spec.name}_landing",
+        job_name=ingest_job_name(spec),
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=30,
+        description=(
+            f"Watches landing/{spec.name}/<source>/ of its sources and requests "
+            f"{ingest_job_name(spec)} once per new file content (run key: its SHA-256), for "
+            "the file's bronze and silver assets and the gold products reading them. "
+            "Stopped by default: on its first tick it requests every file already there."
+        ),
+    )
+    def _sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+        requests, cursor = landing_requests(landing.path(), spec, context.cursor)
+        if not requests:
+            return dg.SensorResult(skip_reason="no new landing file", cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return _sensor
