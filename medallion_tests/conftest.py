@@ -14,6 +14,7 @@ from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
 from medallion_tests.records import assert_every_record_landed
+from medallion_tests.worlds import World, build_world
 
 TINY_SPEC = """
 name: shop
@@ -180,3 +181,10 @@ def settings(tmp_path: Path, spec_path: Path, landing: Path, request: pytest.Fix
     if chosen.warehouse.exists() and request.node.get_closest_marker("bronze_tampered") is None:
         with connect(chosen.warehouse, read_only=True) as warehouse:
             assert_every_record_landed(warehouse)
+
+
+@pytest.fixture(scope="session")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Both shipped products through every zone in one warehouse, built once per test run;
+    tests only read it (World.copy gives a warehouse of their own)."""
+    return build_world(tmp_path_factory.mktemp("world"))

@@ -30,32 +30,23 @@ from medallion.assets.ml import (
     ml_key,
 )
 from medallion.build import build_resources
-from medallion.demo import materialize_all
 from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
 from medallion.ml.retention import aliased_data_versions, plan_retention, snapshot_files
 from medallion.ml.snapshot import snapshot_columns, snapshot_path
-from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
-from medallion.settings import PACKAGE_PRODUCTS, Settings
-from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, load_spec
+from medallion.settings import Settings
+from medallion.spec import CLASSIFICATION_METRICS, ProductSpec
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, check_evaluations, ml_metadata, ml_spec
-from medallion_tests.conftest import home_settings
 
 VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Gold built from 80 days of 300 customers (21 labelled days); ML runs only read it."""
-    home = tmp_path_factory.mktemp("ml")
-    generate(home / "landing" / "churn", seed=11, customers=300, days=80)
-    settings = home_settings(home)
-    spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
-    with dg.instance_for_test() as instance:
-        assert materialize_all([spec], settings, instance).success
-    return settings, spec
+def world(built_world):
+    """Churn's gold from 80 days of 300 customers (21 labelled days); ML runs only read it."""
+    return built_world.settings, built_world.specs["churn"]
 
 
 @dataclasses.dataclass(frozen=True)
