@@ -180,6 +180,8 @@ class _Runner:
             cursor=self.cursors.get(sensor_name),
             sensor_name=sensor_name,
             resources=dict(self.defs.resources or {}),
+            # partitioned run requests are resolved against the asset graph
+            definitions=self.defs,
         )
         data = sensor.evaluate_tick(context)
         self.cursors[sensor_name] = data.cursor

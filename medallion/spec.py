@@ -277,7 +277,9 @@ class IncrementalSpec(_Strict):
     earliest day its inputs changed (or before the newest day already in the table, whichever
     is earlier) to the newest day, and replaces exactly those rows. SQL reads the bounds as
     {{ window_start }}, {{ window_end }} (exclusive) and {{ history_start }} (window_start
-    less `history_days`, the input history one row needs).
+    less `history_days`, the input history one row needs). With a `key_column`, a change of
+    an input without a time column recomputes the rows of the entities it touched, on every
+    day ({{ changed_keys }}), rather than everything.
     """
 
     time_column: str = Field(description="DATE column of the gold table that windows follow.")
@@ -289,6 +291,14 @@ class IncrementalSpec(_Strict):
     )
     history_days: int = Field(
         default=0, ge=0, description="Days of input before the window that one row reads."
+    )
+    key_column: str | None = Field(
+        default=None,
+        description="Grain column naming the entity a row describes (e.g. customer_id). An "
+        "input without a time_column that has this column (e.g. customers, subscriptions) "
+        "then recomputes the rows of the entities it changed, on every day, instead of the "
+        "whole table. SQL reads those entities as {{ changed_keys }}, a table of one VARCHAR "
+        "column `key`.",
     )
 
 
@@ -347,6 +357,14 @@ class GoldSpec(_Strict):
         for ref in self.inputs:
             if not re.match(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$", ref):
                 raise ValueError(f"input {ref!r} must be 'zone.name', e.g. 'silver.payments'")
+        key = self.incremental.key_column if self.incremental else None
+        if key and key not in self.grain:
+            raise ValueError(f"incremental.key_column {key!r} must be a grain column {self.grain}")
+        if key and self.polars:
+            raise ValueError(
+                "incremental.key_column needs SQL, which reads the changed entities as "
+                "{{ changed_keys }}; a polars transform recomputes by time window only"
+            )
         return self
 
 
@@ -893,7 +911,13 @@ class ProductSpec(_Strict):
         sql = REF.sub(lambda m: self.table(m.group(1), m.group(2)), self.gold_sql[name])
         for bound, value in (window or {}).items():
             sql = re.sub(r"\{\{\s*" + bound + r"\s*\}\}", f"DATE '{value}'", sql)
-        return sql
+        return re.sub(r"\{\{\s*changed_keys\s*\}\}", gold_changed_keys_table(name), sql)
+
+
+def gold_changed_keys_table(gold_name: str) -> str:
+    """The temporary table (one VARCHAR column `key`) a gold build fills with the entities
+    it recomputes on every day; {{ changed_keys }} in gold SQL names it."""
+    return f"_gold_changed_keys_{gold_name}"
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:

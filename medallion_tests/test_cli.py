@@ -75,6 +75,10 @@ def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_pat
             "medallion.definitions",
             "--select",
             "key:churn/*",  # every asset of the product that has landing data
+            # customer_features is daily-partitioned: the CLI wants a day, here the last
+            # delivered one (a first build recomputes every day anyway)
+            "--partition",
+            "2026-02-13",
         ],
         env=_env(tmp_path),
         cwd=tmp_path,

@@ -111,3 +111,48 @@ def test_day_by_day_runs_equal_a_full_rebuild(tmp_path, product, seed):
         run_once(fresh, spec, landing)
         assert zone_fingerprints(fresh, schemas(spec), exclude=LINEAGE_COLUMNS) == without_lineage
     assert len(incremental) == len(spec.sources) * 2 + len(spec.gold)
+
+
+def late_order(days: int, rng: random.Random) -> list[int]:
+    """Days mostly in order, some a few days late (as a supplier's backlog arrives)."""
+    order = list(range(days))
+    for i in range(0, days - 3, 5):
+        j = i + rng.randint(1, 3)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def test_churn_over_months_recomputes_windows_and_changed_customers(tmp_path):
+    """churn's customer_features needs 29 days before its first row and 90 of history per
+    row, so only months of deliveries reach its windowed path: the last 30 days from 90 days
+    of input, plus every day of the customers whose records changed. Those runs must end
+    with the table a build in one go gives."""
+    spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+    days, rng = 130, random.Random(5)
+    order = late_order(days, rng)
+    landing = tmp_path / "landing"
+    options = {"seed": 5, "days": days, "customers": 40}
+    con = duckdb.connect(str(tmp_path / "incremental.duckdb"))
+    delivered = 0
+    while delivered < days:
+        take = rng.randint(1, 12)
+        run_generator(spec, landing, deliver_days=order[delivered : delivered + take], **options)
+        delivered += take
+        run_once(con, spec, landing)
+    builds = con.execute(
+        """SELECT full_rebuild, window_start, reason FROM churn_audit.gold_builds
+           WHERE gold = 'customer_features' ORDER BY built_at"""
+    ).fetchall()
+    first_day = con.execute(
+        "SELECT min(CAST(event_at AS DATE)) FROM churn_silver.usage_events"
+    ).fetchone()[0]
+    gold = [spec.schema("gold")]
+    incremental = zone_fingerprints(con, gold)
+    con.close()
+    windowed = [b for b in builds if not b[0]]
+    assert any((start - first_day).days > 90 for _, start, _ in windowed), builds
+    assert any("customer_id value(s) changed" in reason for *_, reason in windowed), builds
+    with duckdb.connect(str(tmp_path / "fresh.duckdb")) as fresh:
+        run_once(fresh, spec, landing)
+        assert fresh.execute(f"SELECT count(*) FROM {spec.table('gold', 'customer_features')}")
+        assert zone_fingerprints(fresh, gold) == incremental

@@ -37,8 +37,11 @@ def test_demo_spec_loads_with_its_sql_file():
         ("silver", "support_tickets"),
         ("silver", "customers"),
     }
-    assert "{{" not in spec.render_sql("customer_features")
-    assert "churn_silver.usage_events" in spec.render_sql("customer_features")
+    bounds = {"window_start": "2026-01-01", "window_end": "2026-02-01"}
+    rendered = spec.render_sql("customer_features", {**bounds, "history_start": "2025-10-01"})
+    assert "{{" not in rendered
+    assert "churn_silver.usage_events" in rendered
+    assert "_gold_changed_keys_customer_features" in rendered
     assert len(spec.model.features) >= 15
 
 

@@ -124,7 +124,9 @@ def _plan_text(build: GoldBuild) -> str:
         return f"full rebuild ({window.reason})"
     if window.empty:
         return "nothing to recompute (no input changed)"
-    return f"recomputed [{window.start}, {window.end}) ({window.reason})"
+    entities = f" and {len(window.keys)} changed entities on every day" if window.keys else ""
+    days = f"[{window.start}, {window.end})" if window.start < window.end else "no days"
+    return f"recomputed {days}{entities} ({window.reason})"
 
 
 def _gold_checks(con, spec: ProductSpec, name: str, build: GoldBuild, run_id: str, database: str):  # type: ignore[no-untyped-def]

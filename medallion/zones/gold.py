@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from medallion.references import load_reference
-from medallion.spec import ProductSpec
+from medallion.spec import ProductSpec, gold_changed_keys_table
 from medallion.zones.gold_windows import GoldWindow, builds_table, gold_fingerprint, plan_window
 from medallion.zones.sql import quote
 from medallion.zones.tables import table_exists
@@ -81,6 +81,7 @@ def build_gold(
     if window.empty:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return GoldBuild(window, 0, 0, int(rows))
+    _stage_keys(con, name, window)
     view = f"_gold_result_{name}"
     if spec.gold[name].polars:
         con.register(view, _polars_frame(con, spec, name, window).to_arrow())
@@ -145,10 +146,27 @@ def _write(
     return GoldBuild(window, int(written), int(replaced), int(rows))
 
 
+def _stage_keys(con: duckdb.DuckDBPyConnection, name: str, window: GoldWindow) -> None:
+    """Fill the temporary table {{ changed_keys }} names with the window's entities (none
+    for a full build); it stays on the connection for the checks of the recomputed rows."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {gold_changed_keys_table(name)} AS "
+        "SELECT unnest(?::VARCHAR[]) AS key",
+        [list(window.keys)],
+    )
+
+
 def window_filter(spec: ProductSpec, name: str, window: GoldWindow) -> str:
-    """SQL condition selecting the rows a windowed run recomputed; empty after a full one."""
+    """SQL condition selecting the rows a windowed run recomputed: its days, and every day
+    of its changed entities (read from the connection's staged keys); empty after a full
+    build."""
     strategy = spec.gold[name].incremental
     if window.full or strategy is None:
         return ""
     column = quote(strategy.time_column)
-    return f"{column} >= DATE '{window.start}' AND {column} < DATE '{window.end}'"
+    days = f"({column} >= DATE '{window.start}' AND {column} < DATE '{window.end}')"
+    if not window.keys or strategy.key_column is None:
+        return days
+    staged = gold_changed_keys_table(name)
+    key = f"CAST({quote(strategy.key_column)} AS VARCHAR)"
+    return f"({days} OR {key} IN (SELECT key FROM {staged}))"

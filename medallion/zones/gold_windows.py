@@ -4,8 +4,10 @@ Silver's batch ledger says, per merge, the earliest and latest moment its change
 (inserted and replaced) lie on; gold remembers, per input, the last merge it has read. A
 run recomputes from `lookback_days` before the earliest changed day, or before the newest
 day already in the table if that is earlier (the newest days stay provisional, e.g. labels
-whose horizon is not observed yet), to the newest day. A rebuilt input, an input without a
-time column that changed, a changed product spec or an explicit full refresh rebuild all.
+whose horizon is not observed yet), to the newest day. With a `key_column`, an input without
+a time column that changed adds the entities it changed (recomputed on every day; see
+`zones.changed_keys`). A rebuilt input, any other input without a time column that changed,
+a changed product spec or an explicit full refresh rebuild all.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, timedelta
 import duckdb
 
 from medallion.spec import ProductSpec
+from medallion.zones.changed_keys import changed_keys_since, tracked_key_columns
 from medallion.zones.silver import batches_table
 
 GOLD_BUILDS = "gold_builds"
@@ -34,6 +37,8 @@ class GoldWindow:
     history_start: date = FULL_START
     watermarks: tuple[tuple[str, int], ...] = ()
     """(input entity, last silver merge read) after this run."""
+    keys: tuple[str, ...] = ()
+    """Values of the strategy's key_column whose rows are recomputed on every day."""
 
     @property
     def bounds(self) -> dict[str, str]:
@@ -46,7 +51,7 @@ class GoldWindow:
 
     @property
     def empty(self) -> bool:
-        return not self.full and self.start >= self.end
+        return not self.full and self.start >= self.end and not self.keys
 
 
 def builds_table(spec: ProductSpec) -> str:
@@ -109,11 +114,12 @@ def plan_window(
         return window
     strategy = spec.gold[name].incremental
     assert strategy is not None
-    start = days[0] if window.empty else min(window.start, days[0])
-    end = days[1] if window.empty else max(window.end, days[1])
+    timed = window.start < window.end
+    start = min(window.start, days[0]) if timed else days[0]
+    end = max(window.end, days[1]) if timed else days[1]
     reason = f"days [{days[0]}, {days[1]}) asked for; {window.reason}"
     history = start - timedelta(days=strategy.history_days)
-    return GoldWindow(False, reason, start, end, history, window.watermarks)
+    return GoldWindow(False, reason, start, end, history, window.watermarks, window.keys)
 
 
 def _plan(
@@ -156,6 +162,7 @@ def _changed_window(
     strategy = spec.gold[name].incremental
     assert strategy is not None
     first, last, why = None, None, ""
+    keys: set[str] = set()
     for entity in _inputs(spec, name):
         changed = con.execute(
             f"""SELECT bool_or(full_rebuild), count(*) FILTER (first_time IS NOT NULL
@@ -167,6 +174,10 @@ def _changed_window(
         rebuilt, batches, low, high = changed
         if rebuilt:
             why = f"silver {entity} was rebuilt"
+        elif batches and strategy.key_column in tracked_key_columns(spec, entity):
+            column = strategy.key_column
+            assert column is not None
+            keys.update(changed_keys_since(con, spec, entity, column, read.get(entity, 0)))
         elif batches and spec.sources[entity].time_column is None:
             why = f"silver {entity}, which has no time column, changed"
         elif low is not None:
@@ -174,9 +185,13 @@ def _changed_window(
             last = max(last or high, high)
         if why:
             return GoldWindow(True, why, watermarks=marks)
+    entities = tuple(sorted(keys))
+    changed = f"; {len(entities)} {strategy.key_column} value(s) changed" if entities else ""
     if first is None:
-        return GoldWindow(False, "no input changed", FULL_END, FULL_END, FULL_END, marks)
+        reason = f"no timed input changed{changed}" if entities else "no input changed"
+        return GoldWindow(False, reason, FULL_END, FULL_END, FULL_END, marks, entities)
     start = min(first, newest or first) - timedelta(days=strategy.lookback_days)
     end = max(last, newest or last) + timedelta(days=1)
     history = start - timedelta(days=strategy.history_days)
-    return GoldWindow(False, f"inputs changed from {first} to {last}", start, end, history, marks)
+    reason = f"inputs changed from {first} to {last}{changed}"
+    return GoldWindow(False, reason, start, end, history, marks, entities)

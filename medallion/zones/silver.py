@@ -19,6 +19,12 @@ import duckdb
 
 from medallion.spec import LINEAGE_COLUMNS, ProductSpec
 from medallion.zones.bronze import LEDGER, PARSE_ERROR_COLUMN
+from medallion.zones.changed_keys import (
+    ensure_changed_keys,
+    forget_changed_keys,
+    record_changed_keys,
+    tracked_key_columns,
+)
 from medallion.zones.rules import Rule, reason_case, source_rules, typed_expression
 from medallion.zones.sql import literal, quote
 from medallion.zones.tables import table_exists
@@ -245,6 +251,7 @@ def _ensure_ledger(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> None:
             complete_rows BIGINT NOT NULL, quarantined_rows BIGINT NOT NULL,
             superseded_rows BIGINT NOT NULL, first_time TIMESTAMP, last_time TIMESTAMP)"""
     )
+    ensure_changed_keys(con, spec)
 
 
 def _complete(spec: ProductSpec, source_name: str) -> str:
@@ -331,6 +338,7 @@ def _rebuild(
         f"{quarantine_sql(spec, source_name)}"
     )
     con.execute(f"DELETE FROM {batches_table(spec)} WHERE entity = ?", [source_name])
+    forget_changed_keys(con, spec, source_name)
     placed = f"""SELECT _batch_id, count(*) AS n,
                         count(*) FILTER ({_complete(spec, source_name)}) AS complete,
                         min({_time(spec, source_name)}) AS first_time,
@@ -351,7 +359,12 @@ def _contest(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str
         f"({_complete(spec, source_name)}) AS _complete",
         f"{_time(spec, source_name)} AS _time",
     ]
-    carried = ", ".join([*keys, *version, "_ingested_at", "_batch_id", "_row_number", *flags])
+    # gold key columns (e.g. customer_id) whose changed values gold recomputes by
+    tracked = [quote(c) for c in tracked_key_columns(spec, source_name)]
+    extra = [c for c in tracked if c not in keys]
+    carried = ", ".join(
+        [*keys, *version, *extra, "_ingested_at", "_batch_id", "_row_number", *flags]
+    )
     matched = " AND ".join(f"s.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
     partition = ", ".join(keys)
     con.execute(
@@ -361,7 +374,7 @@ def _contest(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str
                 WHERE EXISTS (SELECT 1 FROM {NEW_ROWS} AS n WHERE {matched})
             ),
             new AS (SELECT {carried}, TRUE AS _new FROM {NEW_ROWS})
-            SELECT _batch_id, _row_number, _new, _complete, _time,
+            SELECT _batch_id, _row_number, _new, _complete, _time, {"".join(c + ", " for c in tracked)}
                    row_number() OVER w = 1 AS _wins,
                    first_value(_batch_id) OVER w AS _winner_batch
             FROM (SELECT * FROM old UNION ALL SELECT * FROM new)
@@ -406,6 +419,7 @@ def _merge(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name: str, 
                  FROM {CONTEST}
                  WHERE _wins OR NOT _new GROUP BY 1"""
     _record_batches(con, spec, source_name, placed, stamp)
+    record_changed_keys(con, spec, source_name, CONTEST, stamp["seq"])
     return sum(int(n) for _, n, _ in replaced)
 
 

@@ -144,12 +144,11 @@ def test_daily_schedule_runs_the_monitoring_job(churn):
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_landing_runs_of_a_partitioned_product_target_the_arrival_day(tmp_path):
+def test_landing_runs_of_a_partitioned_product_target_the_arrival_day(tmp_path, spec):
     deliveries = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
-    churn_spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     noon = 1_767_960_000 * 10**9  # 2026-01-09 12:00 UTC
     landed = LandedFile("shipments", tmp_path / "s.csv", noon, "0" * 64)
     assert arrival_partition(deliveries, landed) == "2026-01-09"
     early = LandedFile("shipments", tmp_path / "s.csv", noon - 30 * 86_400 * 10**9, "0" * 64)
     assert arrival_partition(deliveries, early) == "2026-01-01"
-    assert arrival_partition(churn_spec, landed) is None
+    assert arrival_partition(spec, landed) is None  # the tiny shop has no partitions

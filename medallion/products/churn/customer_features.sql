@@ -2,6 +2,11 @@
 -- 7/30/90-day features computed by ROWS window frames over a dense per-customer daily
 -- calendar (one row per active day, so N rows = N days, and ROWS frames are about twice as
 -- fast as RANGE ones), and the label churned_30d (NULL while its 30 days are not yet observed).
+-- Incremental: only customer-days from history_start on are built (90 days of input before
+-- the window medallion keeps), plus every day of the customers in changed_keys (their
+-- customer, subscription or support ticket records changed); the last active day before
+-- history_start comes from one aggregate (prior_active). A full build has no changed keys
+-- and history_start 1900-01-01, so it builds everything.
 WITH days AS (
     SELECT CAST(range AS DATE) AS day
     FROM range(
@@ -17,11 +22,24 @@ subscriptions AS (
     QUALIFY row_number() OVER (
         PARTITION BY customer_id ORDER BY started_at DESC, subscription_id DESC) = 1
 ),
+changed AS (
+    SELECT key AS customer_key FROM {{ changed_keys }}
+),
 calendar AS (
     SELECT s.customer_id, d.day
     FROM subscriptions AS s
     JOIN days AS d
       ON d.day >= s.started_at AND (s.cancelled_at IS NULL OR d.day < s.cancelled_at)
+    WHERE d.day >= {{ history_start }}
+       OR CAST(s.customer_id AS VARCHAR) IN (SELECT customer_key FROM changed)
+),
+prior_active AS (
+    SELECT u.customer_id, max(CAST(u.event_at AS DATE)) AS day
+    FROM {{ silver.usage_events }} AS u
+    JOIN subscriptions AS s USING (customer_id)
+    WHERE CAST(u.event_at AS DATE) < {{ history_start }}
+      AND CAST(u.event_at AS DATE) >= s.started_at
+    GROUP BY 1
 ),
 usage_daily AS (
     SELECT customer_id, CAST(event_at AS DATE) AS day,
@@ -34,6 +52,8 @@ usage_daily AS (
                     WHEN 'share' THEN 8 WHEN 'settings' THEN 16 WHEN 'profile' THEN 32
                     ELSE 64 END) AS feature_mask
     FROM {{ silver.usage_events }}
+    WHERE CAST(event_at AS DATE) >= {{ history_start }}
+       OR CAST(customer_id AS VARCHAR) IN (SELECT customer_key FROM changed)
     GROUP BY ALL
 ),
 payments_daily AS (
@@ -41,6 +61,8 @@ payments_daily AS (
            count(*) FILTER (WHERE status = 'failed') AS failed_payments,
            coalesce(sum(amount) FILTER (WHERE status = 'succeeded'), 0) AS amount_paid
     FROM {{ silver.payments }}
+    WHERE CAST(paid_at AS DATE) >= {{ history_start }}
+       OR CAST(customer_id AS VARCHAR) IN (SELECT customer_key FROM changed)
     GROUP BY ALL
 ),
 tickets_daily AS (
@@ -48,6 +70,8 @@ tickets_daily AS (
            count(*) AS tickets,
            count(*) FILTER (WHERE priority = 'high') AS high_priority_tickets
     FROM {{ silver.support_tickets }}
+    WHERE CAST(opened_at AS DATE) >= {{ history_start }}
+       OR CAST(customer_id AS VARCHAR) IN (SELECT customer_key FROM changed)
     GROUP BY ALL
 ),
 daily AS (
@@ -110,7 +134,7 @@ SELECT
     round(w.duration_ms_30d / 60000.0, 2) AS minutes_30d,
     round(CASE WHEN w.events_30d = 0 THEN 0.0
                ELSE w.events_7d * 30.0 / 7.0 / w.events_30d END, 4) AS usage_trend,
-    CAST(coalesce(w.snapshot_date - w.last_active_day,
+    CAST(coalesce(w.snapshot_date - coalesce(w.last_active_day, pa.day),
                   w.snapshot_date - s.started_at) AS INTEGER) AS days_since_last_event,
     CAST(w.distinct_features_30d AS INTEGER) AS distinct_features_30d,
     round(CASE WHEN w.events_30d = 0 THEN 0.0
@@ -130,4 +154,5 @@ FROM windows AS w
 CROSS JOIN observed AS o
 JOIN subscriptions AS s USING (customer_id)
 LEFT JOIN {{ silver.customers }} AS c USING (customer_id)
+LEFT JOIN prior_active AS pa ON pa.customer_id = w.customer_id AND pa.day <= w.snapshot_date
 WHERE w.snapshot_date >= o.first_day + INTERVAL 29 DAY
