@@ -46,4 +46,4 @@ bench: $(STAMP) ## time and memory of the pipeline against DuckDB alone at 1M ro
 	$(BIN)/medallion bench --rows 1M
 
 clean: ## remove generated data (data/) but keep the virtual environment
-	rm -rf data/landing data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster data/mlflow data/snapshots data/bench
+	rm -rf data/landing data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster data/mlflow data/snapshots data/bench data/gx

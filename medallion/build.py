@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
@@ -19,15 +17,12 @@ from medallion.assets.retrain_sensor import build_retrain_sensor
 from medallion.assets.schedules import product_schedules
 from medallion.assets.service import service_assets
 from medallion.assets.silver import build_reference_checks, build_silver_asset
-from medallion.lake.profile import ARTIFACT_ROOT_ENV
 from medallion.resources.landing import LandingResource
 from medallion.resources.pseudonymization import PseudonymizationResource
-from medallion.resources.tracking import TRACKING_URI_ENV, TrackingResource
+from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import Settings
 from medallion.spec import ProductSpec, load_specs
-
-PII_KEY_ENV = "MEDALLION_PII_KEY"
 
 
 def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
@@ -49,9 +44,12 @@ def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """Resources pointing at the settings' paths; the PII key comes from the environment."""
-    if os.environ.get(PII_KEY_ENV):
-        pseudonymization = PseudonymizationResource(key=dg.EnvVar(PII_KEY_ENV))
+    """Resources pointing at the settings' paths and stores; nothing read from the environment
+    here (a PII key named by `settings.pii_key_env` is read by Dagster when a run starts)."""
+    if settings.pii_key_env:
+        pseudonymization = PseudonymizationResource(key=dg.EnvVar(settings.pii_key_env))
+    elif settings.pii_key:
+        pseudonymization = PseudonymizationResource(key=settings.pii_key)
     else:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
     return {
@@ -62,11 +60,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         LANDING: LandingResource(root=str(settings.landing)),
         PSEUDONYMIZATION: pseudonymization,
-        TRACKING: TrackingResource.for_data(
-            settings.data,
-            dg.EnvVar(TRACKING_URI_ENV) if os.environ.get(TRACKING_URI_ENV) else None,
-            artifact_root=os.environ.get(ARTIFACT_ROOT_ENV),
-        ),
+        TRACKING: TrackingResource.for_settings(settings),
     }
 
 

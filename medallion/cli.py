@@ -113,7 +113,7 @@ def _tracking(settings: Settings):
     """The MLflow store the Definitions use (MEDALLION_TRACKING_URI, else data/mlflow)."""
     from medallion.resources.tracking import TrackingResource
 
-    return TrackingResource.from_env(settings.data)
+    return TrackingResource.for_settings(settings)
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -1,16 +1,20 @@
-"""Where things live: every path comes from here, overridable by environment variables.
+"""Where things live and which stores to use: the one module that reads medallion's environment.
 
-Defaults keep all state under `data/` of the project directory, so a fresh clone works
-as is and tests point everything at a temporary directory by setting MEDALLION_HOME.
+Entry points (the CLI, `medallion.definitions`, served and benchmark processes) call
+`Settings.from_env()`; everything below them receives the Settings as an argument, so a test
+that builds its own Settings never sees the developer's MEDALLION_* variables. Defaults keep
+all state under `data/` of the project directory, so a fresh clone works as is.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGE_PRODUCTS = Path(__file__).parent / "products"
+PII_KEY_ENV = "MEDALLION_PII_KEY"
+TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
 
 DUCKDB_MEMORY_LIMIT = "700MB"
 """DuckDB's own default is 80% of RAM; bounded, it spills to disk instead (the process also
@@ -37,6 +41,16 @@ class Settings:
     profile: str = "local"
     lake_catalog: str | None = None
     lake_data_path: str | None = None
+    artifact_root: str | None = None
+    """Where MLflow artifacts of new experiments go on another tracking store (a folder or
+    object-store URI, MEDALLION_ARTIFACT_ROOT); None leaves it to the server."""
+    tracking_uri: str | None = field(default=None, repr=False)
+    """MLflow tracking URI (may hold a password); None keeps runs under data/mlflow."""
+    pii_key: str | None = field(default=None, repr=False)
+    """The pseudonymization key itself; None with no pii_key_env: a development key in data/."""
+    pii_key_env: str | None = None
+    """The variable holding the key: Dagster reads it when a run starts (dg.EnvVar), so the
+    UI shows its name, never the key."""
 
     @property
     def warehouse_target(self) -> str:
@@ -78,9 +92,10 @@ class Settings:
         """Read MEDALLION_HOME, MEDALLION_DATA, MEDALLION_WAREHOUSE, MEDALLION_LANDING,
         MEDALLION_PRODUCTS (the product folders to load instead of the shipped demo products,
         separated by ':'),
-        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB), MEDALLION_DUCKDB_THREADS, and for the lake
-        profile MEDALLION_PROFILE, MEDALLION_LAKE_CATALOG, MEDALLION_PG_URL and
-        MEDALLION_LAKE_DATA_PATH (medallion.lake.profile)."""
+        MEDALLION_DUCKDB_MEMORY_LIMIT (e.g. 2GB), MEDALLION_DUCKDB_THREADS,
+        MEDALLION_TRACKING_URI, whether MEDALLION_PII_KEY is set, and for the lake profile
+        MEDALLION_PROFILE, MEDALLION_LAKE_CATALOG, MEDALLION_PG_URL, MEDALLION_LAKE_DATA_PATH
+        and MEDALLION_ARTIFACT_ROOT (medallion.lake.profile)."""
         from medallion.lake.profile import lake_settings
 
         env = os.environ if environ is None else environ
@@ -97,5 +112,7 @@ class Settings:
             duckdb_threads=int(env["MEDALLION_DUCKDB_THREADS"])
             if env.get("MEDALLION_DUCKDB_THREADS")
             else None,
+            tracking_uri=env.get(TRACKING_URI_ENV) or None,
+            pii_key_env=PII_KEY_ENV if env.get(PII_KEY_ENV) else None,
             **lake_settings(env, data),
         )

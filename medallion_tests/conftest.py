@@ -1,7 +1,9 @@
-"""Shared fixtures: a tiny product spec, its landing folder and a warehouse, all in tmp_path."""
+"""Shared fixtures: a clean environment for every test, a tiny product spec, its landing folder
+and a warehouse, all in tmp_path."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
 from medallion_tests.records import assert_every_record_landed
+from medallion_tests.worlds import World, build_world
 
 TINY_SPEC = """
 name: shop
@@ -68,6 +71,34 @@ gold:
     polars: medallion_tests.shop_transforms:orders_per_customer
     inputs: [silver.orders]
 """
+
+
+ISOLATED_ENV_PREFIXES = ("MEDALLION_", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+"""Variables that would point a test at the developer's stores (MLflow, Dagster, warehouse)."""
+
+
+def _clear_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(ISOLATED_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_session_environment():
+    """The same for session and module fixtures (built before any test's own fixtures)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clear_environment(monkeypatch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without the developer's MEDALLION_*, DAGSTER_HOME and MLflow URI
+    variables (and without what an earlier test set): it reaches a store only through the
+    Settings it builds, or a variable it sets itself for a process it starts. The working
+    directory is restored afterwards (the CLI's entry point changes it)."""
+    _clear_environment(monkeypatch)
+    monkeypatch.chdir(os.getcwd())
 
 
 def write(path: Path, text: str) -> Path:
@@ -150,3 +181,10 @@ def settings(tmp_path: Path, spec_path: Path, landing: Path, request: pytest.Fix
     if chosen.warehouse.exists() and request.node.get_closest_marker("bronze_tampered") is None:
         with connect(chosen.warehouse, read_only=True) as warehouse:
             assert_every_record_landed(warehouse)
+
+
+@pytest.fixture(scope="session")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Both shipped products through every zone in one warehouse, built once per test run;
+    tests only read it (World.copy gives a warehouse of their own)."""
+    return build_world(tmp_path_factory.mktemp("world"))

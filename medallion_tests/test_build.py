@@ -13,44 +13,33 @@ import yaml
 
 from medallion.build import build_definitions, product_assets
 from medallion.demo import materialize_all, zone_counts
-from medallion.products.churn.generator import generate
 from medallion.resources.warehouse import connect
-from medallion.settings import PACKAGE_PRODUCTS, Settings
-from medallion.spec import load_spec, load_specs
+from medallion.settings import Settings
+from medallion.spec import load_specs
 from medallion_tests.conftest import TINY_SPEC, write
 from medallion_tests.records import assert_every_record_landed
 
 
-@pytest.fixture(scope="module")
-def churn_landing(tmp_path_factory):
-    """Small demo landing data and the rows generated per source."""
-    landing = tmp_path_factory.mktemp("landing")
-    return landing, generate(landing / "churn", seed=7, customers=300, days=60)
+@pytest.fixture
+def churn_settings(built_world) -> Settings:
+    return built_world.settings
 
 
-@pytest.fixture(scope="module")
-def churn_settings(tmp_path_factory, churn_landing) -> Settings:
-    home = tmp_path_factory.mktemp("churn")
-    settings = Settings(
-        home=home,
-        data=home / "data",
-        warehouse=home / "data" / "warehouse.duckdb",
-        landing=churn_landing[0],
-        products=(PACKAGE_PRODUCTS,),
-    )
-    return settings
+@pytest.fixture
+def churn_spec(built_world):
+    return built_world.specs["churn"]
 
 
-@pytest.fixture(scope="module")
-def churn_spec():
-    return load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+@pytest.fixture
+def churn_landing(built_world):
+    """The landing folder and the rows generated per churn source."""
+    return built_world.settings.landing, built_world.written["churn"]
 
 
-@pytest.fixture(scope="module")
-def first_run(churn_settings, churn_spec):
-    with dg.instance_for_test() as instance:
-        result = materialize_all([churn_spec], churn_settings, instance)
-        yield result, instance
+@pytest.fixture
+def first_run(built_world):
+    """The run that built the world (both products, every zone)."""
+    return built_world.result
 
 
 def _counts(settings: Settings, spec) -> dict[str, int]:
@@ -79,24 +68,24 @@ def _landing_files(settings, spec) -> dict[str, list]:
 
 
 def test_every_landing_row_reaches_bronze(first_run, churn_settings, churn_spec, churn_landing):
-    result, _ = first_run
-    assert result.success
+    assert first_run.success
     counts = _counts(churn_settings, churn_spec)
     for source, rows in churn_landing[1].items():
         assert counts[f"bronze.{source}"] == rows, source
+    delivered = [
+        p for p in churn_settings.landing.glob("*/*/*") if p.suffix in (".csv", ".parquet", ".json")
+    ]
     with connect(churn_settings.warehouse, read_only=True) as con:
-        assert assert_every_record_landed(con) == sum(
-            len(files) for files in _landing_files(churn_settings, churn_spec).values()
-        )
+        assert assert_every_record_landed(con) == len(delivered)
+    assert sum(len(f) for f in _landing_files(churn_settings, churn_spec).values()) > 0
 
 
 def test_bronze_equals_silver_plus_quarantine_plus_duplicates(
     first_run, churn_settings, churn_spec
 ):
-    result, _ = first_run
     counts = _counts(churn_settings, churn_spec)
     for source in churn_spec.sources:
-        metadata = result.asset_materializations_for_node(f"churn__silver__{source}")[0].metadata
+        metadata = first_run.asset_materializations_for_node(f"churn__silver__{source}")[0].metadata
         silver = metadata["dagster/row_count"].value
         quarantined = metadata["quarantined_rows"].value
         duplicates = metadata["duplicates_removed"].value
@@ -128,8 +117,7 @@ def test_gold_feature_table_has_grain_label_and_features(first_run, churn_settin
 
 
 def test_metadata_has_row_count_schema_preview_and_no_raw_pii(first_run):
-    result, _ = first_run
-    bronze = result.asset_materializations_for_node("churn__bronze__customers")[0].metadata
+    bronze = first_run.asset_materializations_for_node("churn__bronze__customers")[0].metadata
     assert bronze["dagster/row_count"].value > 0
     assert "email" in [c.name for c in bronze["dagster/column_schema"].schema.columns]
     assert "•••" in bronze["preview"].value
@@ -137,17 +125,18 @@ def test_metadata_has_row_count_schema_preview_and_no_raw_pii(first_run):
     assert bronze["duration_s"].value >= 0
 
 
-def test_rerun_ingests_nothing_and_changes_no_table(first_run, churn_settings, churn_spec):
-    _, instance = first_run
-    before = _counts(churn_settings, churn_spec)
-    again = materialize_all([churn_spec], churn_settings, instance)
+def test_rerun_ingests_nothing_and_changes_no_table(built_world, churn_spec, tmp_path):
+    settings = built_world.copy(tmp_path)  # a run of its own: the world stays as built
+    before = _counts(settings, churn_spec)
+    with dg.instance_for_test() as instance:
+        again = materialize_all([churn_spec], settings, instance)
     assert again.success
     for source in churn_spec.sources:
         metadata = again.asset_materializations_for_node(f"churn__bronze__{source}")[0].metadata
         assert metadata["rows_added"].value == 0
         assert metadata["files_ingested"].value == 0
         assert metadata["files_skipped"].value > 0
-    assert _counts(churn_settings, churn_spec) == before
+    assert _counts(settings, churn_spec) == before
 
 
 def test_one_asset_per_zone_table_and_checks_on_every_boundary(churn_spec):

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from medallion.products.churn.generator import generate
-from medallion_tests.test_crash_safety import _env, _start
+from medallion_tests.pipeline_processes import pipeline_env, start_pipeline
 
 RUNS = 8
 
@@ -23,10 +23,10 @@ def test_eight_concurrent_runs_all_succeed_without_double_ingestion(tmp_path):
     # the instance exists before runs are launched, as under `dagster dev`
     subprocess.run(
         [sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get().dispose()"],
-        env=_env(home, landing),
+        env=pipeline_env(home, landing),
         check=True,
     )
-    processes = [_start(home, landing) for _ in range(RUNS)]
+    processes = [start_pipeline(home, landing) for _ in range(RUNS)]
     codes = [p.wait(timeout=600) for p in processes]
     assert codes == [0] * RUNS
     with duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True) as con:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,42 +18,9 @@ from medallion.products.churn.generator import generate
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import load_spec
 from medallion.zones.tables import zone_fingerprints
+from medallion_tests.pipeline_processes import start_pipeline
 
-SCRIPT = """
-import dagster as dg
-from medallion.demo import materialize_all
-from medallion.settings import Settings
-from medallion.spec import load_specs
-settings = Settings.from_env()
-with dg.DagsterInstance.get() as instance:
-    specs = [s for s in load_specs(settings.product_files()) if s.name == "churn"]
-    result = materialize_all(specs, settings, instance)
-raise SystemExit(0 if result.success else 1)
-"""
 VARIABLE = ("_ingested_at", "ingested_at")
-
-
-def _env(home: Path, landing: Path) -> dict[str, str]:
-    (home / "dagster").mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
-    env.update(
-        MEDALLION_HOME=str(home),
-        MEDALLION_LANDING=str(landing),
-        MEDALLION_PII_KEY="crash-test-key-0123456789abcdef",
-        DAGSTER_HOME=str(home / "dagster"),
-    )
-    return env
-
-
-def _start(home: Path, landing: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT],
-        env=_env(home, landing),
-        cwd=home,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _fingerprints(warehouse: Path, spec) -> dict[str, tuple[int, int]]:
@@ -101,7 +66,7 @@ def test_sigkill_at_random_moments_then_rerun_converges(tmp_path):
 
     reference_home = tmp_path / "reference"
     started = time.monotonic()
-    assert _start(reference_home, landing).wait(timeout=300) == 0
+    assert start_pipeline(reference_home, landing).wait(timeout=300) == 0
     uninterrupted_s = time.monotonic() - started
     reference = _fingerprints(reference_home / "data" / "warehouse.duckdb", spec)
     assert len(reference) >= 16
@@ -110,7 +75,7 @@ def test_sigkill_at_random_moments_then_rerun_converges(tmp_path):
     rng = random.Random(2026)
     kills = 0
     for _ in range(3):
-        process = _start(crashed_home, landing)
+        process = start_pipeline(crashed_home, landing)
         time.sleep(rng.uniform(2.0, max(3.0, uninterrupted_s * 0.9)))
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -119,5 +84,5 @@ def test_sigkill_at_random_moments_then_rerun_converges(tmp_path):
         _assert_consistent(crashed_home / "data" / "warehouse.duckdb", spec)
     assert kills >= 2
 
-    assert _start(crashed_home, landing).wait(timeout=300) == 0
+    assert start_pipeline(crashed_home, landing).wait(timeout=300) == 0
     assert _fingerprints(crashed_home / "data" / "warehouse.duckdb", spec) == reference

@@ -20,8 +20,7 @@ def test_simulate_command_line():
 
 
 @pytest.mark.slow
-def test_daily_deliveries_detect_drift_and_retrain(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDALLION_PII_KEY", "simulation-test-key-0123456789")
+def test_daily_deliveries_detect_drift_and_retrain(tmp_path):
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     options = SimulationOptions(
         home=tmp_path / "sim",

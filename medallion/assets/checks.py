@@ -7,7 +7,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from medallion.checks import names
-from medallion.checks.outcome import CheckOutcome
+from medallion.checks.outcome import CheckOutcome, Link
 
 BRONZE_CHECKS = {
     names.FILES_READABLE: (
@@ -41,11 +41,20 @@ SILVER_CHECKS = {
         False,
         "The share of quarantined rows stays under the declared limit.",
     ),
-    names.EXPECTATIONS: (True, "Great Expectations suite from the spec, validated in DuckDB."),
+    names.EXPECTATIONS: (
+        True,
+        "Great Expectations suite from the spec on the rows this run added, validated in "
+        "DuckDB; the result's Data Docs page is linked (data_docs).",
+    ),
     names.REVISION_COUNTS: (True, "Row and key counts within tolerance of the previous revision."),
 }
 GOLD_CHECKS = {
     names.GRAIN_UNIQUE: (True, "One row per grain, no NULL grain column."),
+    names.EXPECTATIONS: (
+        True,
+        "Great Expectations suite from the spec (declared columns, grain and model columns "
+        "never NULL, a 0/1 target) on the recomputed rows; Data Docs page linked (data_docs).",
+    ),
     names.REVISION_COUNTS: (True, "Row and key counts within tolerance of the previous revision."),
     names.NO_PII: (True, "No PII column and no raw PII value in the gold table."),
 }
@@ -60,6 +69,8 @@ def check_specs(key: dg.AssetKey, checks: dict[str, tuple[bool, str]]) -> list[d
 
 
 def _value(value: object) -> object:
+    if isinstance(value, Link):
+        return dg.MetadataValue.url(value.url)
     if isinstance(value, bool):
         return dg.MetadataValue.bool(value)
     if isinstance(value, int):

@@ -3,6 +3,7 @@
 import time
 import warnings
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
@@ -10,8 +11,9 @@ from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_res
 from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.keys import zone_key
 from medallion.assets.metadata import table_metadata
-from medallion.checks import names
+from medallion.checks import expectations, names
 from medallion.checks.gold import grain_unique, no_pii
+from medallion.checks.outcome import CheckOutcome
 from medallion.checks.revisions import record_revision, revision_counts
 from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
@@ -82,7 +84,9 @@ def _gold_asset(
             )
             transform_s = time.perf_counter() - started
             context.log.info(f"gold {name}: {_plan_text(build)}")
-            outcomes = run_checks(_gold_checks(con, spec, name, build, context.run_id))
+            outcomes = run_checks(
+                _gold_checks(con, spec, name, build, context.run_id, warehouse.anchor)
+            )
             table_description = describe_table(con, table)
             # Service hook: consumers read an immutable snapshot, only of a passing version.
             published = publish_checked(
@@ -130,9 +134,9 @@ def _plan_text(build: GoldBuild) -> str:
     return f"recomputed {days}{entities} ({window.reason})"
 
 
-def _gold_checks(con, spec: ProductSpec, name: str, build: GoldBuild, run_id: str):  # type: ignore[no-untyped-def]
-    """Grain and PII on the recomputed rows (the whole table after a full rebuild), and the
-    table's row and key counts against the previous revision."""
+def _gold_checks(con, spec: ProductSpec, name: str, build: GoldBuild, run_id: str, database: str):  # type: ignore[no-untyped-def]
+    """Grain, expectations and PII on the recomputed rows (the whole table after a full
+    rebuild), and the table's row and key counts against the previous revision."""
     gold = spec.gold[name]
     table = spec.table("gold", name)
     where = window_filter(spec, name, build.window)
@@ -141,8 +145,14 @@ def _gold_checks(con, spec: ProductSpec, name: str, build: GoldBuild, run_id: st
         record_revision(con, spec, table, [gold.key or gold.grain[0]], run_id)
         return revision_counts(con, spec, table, gold.tolerance)
 
+    def suite():
+        if build.rows_written == 0:
+            return CheckOutcome(names.EXPECTATIONS, True, "ERROR", "no recomputed rows to validate")
+        return expectations.validate_gold(con, spec, name, Path(database), where, run_id)
+
     return [
         lambda: grain_unique(con, spec, name, where),
+        suite,
         revision,
         lambda: no_pii(con, spec, name, where),
     ]

@@ -72,7 +72,9 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
             _log_plan(context, entity, counts)
             outcomes = run_checks(_silver_checks(con, spec, entity, counts, context.run_id))
             table_description = describe_table(con, table)
-        outcomes += run_checks([lambda: _expectations(warehouse, spec, entity, counts)])
+        outcomes += run_checks(
+            [lambda: _expectations(warehouse, spec, entity, counts, context.run_id)]
+        )
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s),
@@ -114,7 +116,7 @@ def _silver_checks(con, spec: ProductSpec, entity: str, counts: SilverCounts, ru
 
 
 def _expectations(
-    warehouse: WarehouseResource, spec: ProductSpec, entity: str, counts: SilverCounts
+    warehouse: WarehouseResource, spec: ProductSpec, entity: str, counts: SilverCounts, run_id: str
 ):  # type: ignore[no-untyped-def]
     """The GX suite on the rows this run added (the whole table after a full rebuild)."""
     if not counts.full_rebuild and counts.silver_rows == 0:
@@ -126,7 +128,9 @@ def _expectations(
             metadata={"evaluated": 0},
         )
     batches = None if counts.full_rebuild else counts.batches
-    return expectations.validate(warehouse.database, spec, entity, batches=batches)
+    return expectations.validate(
+        warehouse.database, spec, entity, batches=batches, run_id=run_id, anchor=warehouse.anchor
+    )
 
 
 def _count_metadata(counts: SilverCounts) -> dict[str, object]:

@@ -31,7 +31,8 @@ MLFLOW_DATABASE = "medallion_mlflow"
 
 
 def lake_settings(env: Mapping[str, str], data: Path) -> dict[str, str | None]:
-    """The Settings fields of the profile: profile, catalog target and data path."""
+    """The Settings fields of the profile: profile, catalog target, data path and the MLflow
+    artifact root."""
     from medallion.lake.catalog import postgres_target
     from medallion.lake.postgres import from_url
 
@@ -45,6 +46,7 @@ def lake_settings(env: Mapping[str, str], data: Path) -> dict[str, str | None]:
         "profile": profile,
         "lake_catalog": catalog,
         "lake_data_path": env.get(DATA_PATH_ENV) or str(data / "lake"),
+        "artifact_root": env.get(ARTIFACT_ROOT_ENV) or None,
     }
 
 

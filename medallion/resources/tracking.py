@@ -20,8 +20,7 @@ from pydantic import Field
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-TRACKING_URI_ENV = "MEDALLION_TRACKING_URI"
-"""Environment variable: the MLflow tracking URI to use instead of the one under data/."""
+    from medallion.settings import Settings
 
 MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 """Environment every MLflow process of ours gets (in process and the servers we start)."""
@@ -79,9 +78,10 @@ class TrackingResource(dg.ConfigurableResource):
         )
 
     @classmethod
-    def from_env(cls, data: Path) -> TrackingResource:
-        """The store the Definitions use: MEDALLION_TRACKING_URI, else everything under data."""
-        return cls.for_data(data, os.environ.get(TRACKING_URI_ENV) or None)
+    def for_settings(cls, settings: Settings) -> TrackingResource:
+        """The store the Definitions use: the settings' tracking URI (MEDALLION_TRACKING_URI
+        at an entry point), else everything under their data folder."""
+        return cls.for_data(settings.data, settings.tracking_uri, settings.artifact_root)
 
     def snapshots(self) -> Path:
         return Path(self.snapshot_root)

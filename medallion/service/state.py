@@ -145,7 +145,7 @@ def service_from_env() -> Service:
     return Service(
         specs,
         settings,
-        TrackingResource.from_env(settings.data),
+        TrackingResource.for_settings(settings),
         token=os.environ.get(TOKEN_ENV) or None,
         shadow_enabled=os.environ.get(SHADOW_ENV, "1") != "0",
         alias=os.environ.get(ALIAS_ENV) or "champion",

@@ -1,5 +1,6 @@
-"""What the ML asset tests share: in-process materializations of the ML or monitoring assets,
-and reading their check evaluations and metadata back."""
+"""What the ML asset tests share: small model specs for churn and deliveries, in-process
+materializations of the ML or monitoring assets, and reading their check evaluations and
+metadata back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,77 @@ import dagster as dg
 from medallion.assets.ml import TRACKING
 from medallion.build import build_resources
 from medallion.settings import Settings
+from medallion.spec import ProductSpec
+
+REGRESSION_VARIANTS = {
+    "ridge": {"estimator": "ridge", "params": {"alpha": 1.0}},
+    "random_forest": {
+        "estimator": "random_forest_regressor",
+        "params": {"n_estimators": 8, "max_depth": 8, "min_samples_leaf": 10},
+    },
+    "hist_gradient_boosting": {
+        "estimator": "hist_gradient_boosting_regressor",
+        "params": {"max_iter": 40},
+    },
+}
+REGRESSION_LENIENT = {
+    "bias_max_mae_ratio": 10.0,
+    "bias_max_mean_error_difference": 100.0,
+    "latency_p95_ms": 1000.0,
+    "batch_seconds": 60.0,
+}
+FAST_LATENCY = {"latency_samples": 20, "latency_rounds": 1, "batch_rows": 2_000}
+
+
+def regression_spec(spec: ProductSpec, variants: dict | None = None, **gates) -> ProductSpec:
+    """deliveries with small variants, a one-week holdout and fast latency timing."""
+    model = spec.model
+    updated = model.model_validate(
+        model.model_dump()
+        | {
+            "holdout_days": 7,
+            "variants": variants or REGRESSION_VARIANTS,
+            "gates": model.gates.model_dump() | FAST_LATENCY | gates,
+        }
+    )
+    monitoring = spec.monitoring.model_validate(
+        spec.monitoring.model_dump() | {"window_days": 7, "performance_window_days": 7}
+    )
+    return spec.model_copy(update={"model": updated, "monitoring": monitoring})
+
+
+CHURN_LENIENT = {
+    "bias_max_difference": 1.0,
+    "min_recall": 0.05,
+    "latency_p95_ms": 1000.0,
+    "batch_seconds": 60.0,
+}
+
+
+def ml_spec(spec: ProductSpec, **gates) -> ProductSpec:
+    """The churn spec with small variants, a one-week holdout and fast latency timing."""
+    model = spec.model
+    variants = {
+        "logistic_regression": {"estimator": "logistic_regression", "params": {"max_iter": 200}},
+        "random_forest": {
+            "estimator": "random_forest",
+            "params": {"n_estimators": 8, "max_depth": 6},
+        },
+        "hist_gradient_boosting": {
+            "estimator": "hist_gradient_boosting",
+            "params": {"max_iter": 15},
+        },
+    }
+    updated = model.model_validate(
+        model.model_dump()
+        | {
+            "holdout_days": 7,
+            "validation_days": 5,
+            "variants": variants,
+            "gates": model.gates.model_dump() | FAST_LATENCY | gates,
+        }
+    )
+    return spec.model_copy(update={"model": updated})
 
 
 def materialize(

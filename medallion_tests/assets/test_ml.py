@@ -1,10 +1,17 @@
 """The ML zone on the small demo: snapshot, baseline, three variants, gates and promotion,
-materialized with Dagster into a tmp_path MLflow store, then read back from MLflow."""
+materialized with Dagster into tmp_path MLflow stores, then read back from MLflow.
+
+Gold is built once and only read. Each scenario that changes a registry has a store (and a
+Dagster instance) of its own, so every test passes alone and in any order."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -23,69 +30,52 @@ from medallion.assets.ml import (
     ml_key,
 )
 from medallion.build import build_resources
-from medallion.demo import materialize_all
 from medallion.ml import promotion, workflow
 from medallion.ml.gates import Candidate
+from medallion.ml.retention import aliased_data_versions, plan_retention, snapshot_files
 from medallion.ml.snapshot import snapshot_columns, snapshot_path
-from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
-from medallion.settings import PACKAGE_PRODUCTS
-from medallion.spec import CLASSIFICATION_METRICS, ProductSpec, load_spec
-from medallion_tests.assets.ml_runs import check_evaluations, materialize, ml_metadata
-from medallion_tests.conftest import home_settings
+from medallion.settings import Settings
+from medallion.spec import CLASSIFICATION_METRICS, ProductSpec
+from medallion_tests.assets.ml_runs import CHURN_LENIENT, check_evaluations, ml_metadata, ml_spec
 
 VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
-LENIENT = {
-    "bias_max_difference": 1.0,
-    "min_recall": 0.05,
-    "latency_p95_ms": 1000.0,
-    "batch_seconds": 60.0,
-}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
 
 
-def ml_spec(spec: ProductSpec, **gates) -> ProductSpec:
-    """The churn spec with small variants, a one-week holdout and fast latency timing."""
-    model = spec.model
-    variants = {
-        "logistic_regression": {"estimator": "logistic_regression", "params": {"max_iter": 200}},
-        "random_forest": {
-            "estimator": "random_forest",
-            "params": {"n_estimators": 8, "max_depth": 6},
-        },
-        "hist_gradient_boosting": {
-            "estimator": "hist_gradient_boosting",
-            "params": {"max_iter": 15},
-        },
-    }
-    updated = model.model_validate(
-        model.model_dump()
-        | {
-            "holdout_days": 7,
-            "validation_days": 5,
-            "variants": variants,
-            "gates": model.gates.model_dump()
-            | {"latency_samples": 20, "latency_rounds": 1, "batch_rows": 2_000}
-            | gates,
-        }
-    )
-    return spec.model_copy(update={"model": updated})
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Gold built from 80 days of 300 customers (21 labelled days), one Dagster instance."""
-    home = tmp_path_factory.mktemp("ml")
-    generate(home / "landing" / "churn", seed=11, customers=300, days=80)
-    settings = home_settings(home)
-    spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+def world(built_world):
+    """Churn's gold from 80 days of 300 customers (21 labelled days); ML runs only read it."""
+    return built_world.settings, built_world.specs["churn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """One scenario's MLflow store, snapshots and Dagster instance, reading the world's gold."""
+
+    settings: Settings
+    instance: dg.DagsterInstance
+
+    def materialize(self, spec: ProductSpec, selection=None) -> dg.ExecuteInProcessResult:
+        resources = build_resources(self.settings)
+        return dg.materialize(
+            ml_assets(spec),
+            selection=selection,
+            resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
+            instance=self.instance,
+            raise_on_error=False,
+        )
+
+    @property
+    def tracking(self) -> TrackingResource:
+        return build_resources(self.settings)[TRACKING]
+
+
+@contextlib.contextmanager
+def _store(world, folder: Path):
+    settings = dataclasses.replace(world[0], data=folder / "data")
     with dg.instance_for_test() as instance:
-        assert materialize_all([spec], settings, instance).success
-        yield settings, instance, spec
-
-
-def _materialize(world, spec: ProductSpec) -> dg.ExecuteInProcessResult:
-    return materialize(world[0], world[1], ml_assets(spec))
+        yield Store(settings, instance)
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
@@ -96,25 +86,51 @@ def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
     return ml_metadata(result, "churn", name)
 
 
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    """A lenient training in a fresh store, and the run tags as that training left them."""
+
+    result: dg.ExecuteInProcessResult
+    store: Store
+    run_tags: dict[str, dict[str, str]]
+
+    def activate(self):
+        """This store's client, and this process's MLflow pointed at it (other tests' stores
+        may have been activated since)."""
+        return self.store.tracking.activate()
+
+
 @pytest.fixture(scope="module")
-def first(world):
+def registry_store(world, tmp_path_factory):
+    """The store of `first` and `second`: the only scenarios sharing one registry."""
+    with _store(world, tmp_path_factory.mktemp("registry")) as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def first(world, registry_store) -> Trained:
     """Lenient gates: every variant passes, the best becomes champion."""
-    result = _materialize(world, ml_spec(world[2], **LENIENT))
+    result = registry_store.materialize(ml_spec(world[1], **CHURN_LENIENT))
     assert result.success
-    tracking: TrackingResource = build_resources(world[0])[TRACKING]
-    return result, tracking, tracking.activate()
+    client = registry_store.tracking.activate()
+    run_tags = {
+        str(v.version): dict(client.get_run(v.run_id).data.tags)
+        for v in client.search_model_versions("name='churn'")
+    }
+    return Trained(result, registry_store, run_tags)
 
 
 @pytest.fixture(scope="module")
-def second(world, first):
-    """An impossible latency budget: nothing passes, the champion stays."""
-    result = _materialize(world, ml_spec(world[2], **LENIENT | {"latency_p95_ms": 1e-6}))
+def second(world, first) -> dg.ExecuteInProcessResult:
+    """Then, in the same store, an impossible latency budget: nothing passes, the champion
+    stays. It re-gates the same versions: aliases and versions stay as `first` left them."""
+    result = first.store.materialize(ml_spec(world[1], **CHURN_LENIENT | {"latency_p95_ms": 1e-6}))
     assert result.success
     return result
 
 
 def test_only_the_snapshot_touches_duckdb(world):
-    assets = {a.key.path[-1]: a for a in ml_assets(ml_spec(world[2]))}
+    assets = {a.key.path[-1]: a for a in ml_assets(ml_spec(world[1]))}
     assert set(assets) == {"snapshot", "baseline", "champion", *VARIANTS}
     assert assets["snapshot"].op.tags.items() >= DUCKDB_TAG.items()
     for name in ("baseline", "champion", *VARIANTS):
@@ -125,14 +141,13 @@ def test_only_the_snapshot_touches_duckdb(world):
 
 
 def test_variants_register_versions_with_reproducibility_tags(world, first):
-    result, _, client = first
-    spec = world[2]
-    snapshot = _metadata(result, "snapshot")
+    client, spec = first.activate(), world[1]
+    snapshot = _metadata(first.result, "snapshot")
     versions = client.search_model_versions("name='churn'")
     assert sorted(v.tags["variant"] for v in versions) == sorted(VARIANTS)
     for version in versions:
         run = client.get_run(version.run_id)
-        tags, params = run.data.tags, run.data.params
+        tags, params = first.run_tags[str(version.version)], run.data.params
         assert tags["data_version"] == snapshot["data_version"]
         assert tags["seed"] == "42" and params["seed"] == "42"
         assert re.fullmatch(r"git:[0-9a-f]{12}|medallion==.+", tags["code_version"])
@@ -157,7 +172,7 @@ def test_variants_register_versions_with_reproducibility_tags(world, first):
 
 
 def test_gates_are_asset_checks_and_the_best_variant_is_champion(first):
-    result, _, client = first
+    result, client = first.result, first.activate()
     checks = _checks(result)
     for name in VARIANTS:
         for check in GATE_CHECKS.values():
@@ -181,10 +196,10 @@ def test_gates_are_asset_checks_and_the_best_variant_is_champion(first):
 def test_retraining_an_identical_snapshot_reuses_the_versions(first, second):
     """Same data, code and model spec (only a gate changed): every variant reuses its
     version, re-gated; nothing is registered and `previous` does not move."""
-    _, _, client = first
+    client = first.activate()
     assert len(client.search_model_versions("name='churn'")) == len(VARIANTS)
     for name in VARIANTS:
-        again, before = _metadata(second, name), _metadata(first[0], name)
+        again, before = _metadata(second, name), _metadata(first.result, name)
         assert again["reused"] is True and again["model_version"] == before["model_version"]
         assert again["fingerprint"] == before["fingerprint"]
         assert again["roc_auc"] == pytest.approx(before["roc_auc"], abs=1e-12)
@@ -193,8 +208,8 @@ def test_retraining_an_identical_snapshot_reuses_the_versions(first, second):
 
 
 def test_no_variant_passing_keeps_the_champion_and_says_why(first, second):
-    _, _, client = first
-    champion_before = _metadata(first[0], "champion")["champion_version"]
+    client = first.activate()
+    champion_before = _metadata(first.result, "champion")["champion_version"]
     assert _metadata(second, "snapshot")["reused"] is True
     baseline = _metadata(second, "baseline")
     assert baseline["baseline"] == "champion"
@@ -221,48 +236,55 @@ def test_no_variant_passing_keeps_the_champion_and_says_why(first, second):
         client.get_model_version_by_alias("churn", f"challenger-{champion_variant}")
 
 
-def test_promotion_moves_the_old_champion_to_previous(world, first, second):
-    """Variants with other hyper-parameters are new versions; promoting the best of them
-    moves the old champion to `previous`. Promoting the champion itself changes nothing."""
-    _, tracking, client = first
-    old = str(client.get_model_version_by_alias("churn", "champion").version)
-    spec = ml_spec(world[2], **LENIENT)
-    unchanged = promotion.promote(spec, [Candidate("x", old, 0.99)], tracking)
-    assert not unchanged.changed and unchanged.previous_version is None
-    assert "champion already" in unchanged.decision.reason
+def _with_variants(spec: ProductSpec, names: tuple[str, ...], **params) -> ProductSpec:
+    """The spec with only the named variants, their parameters updated by `params`."""
     variants = {
-        name: v.model_copy(update={"params": v.params | {"random_state": 7}})
+        name: v.model_copy(update={"params": v.params | params})
         for name, v in spec.model.variants.items()
+        if name in names
     }
-    spec = spec.model_copy(update={"model": spec.model.model_copy(update={"variants": variants})})
-    resources = build_resources(world[0])
-    third = dg.materialize(
-        ml_assets(spec),
-        selection=[ml_key(spec, name) for name in ("snapshot", "baseline", *VARIANTS)],
-        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
-        instance=world[1],
-    )
-    new = {name: _metadata(third, name)["model_version"] for name in VARIANTS}
-    assert not set(new.values()) & {_metadata(first[0], n)["model_version"] for n in VARIANTS}
-    candidates = [
-        Candidate(name, new[name], _metadata(third, name)["roc_auc"]) for name in VARIANTS
-    ]
-    promoted = promotion.promote(spec, candidates, tracking)
+    return spec.model_copy(update={"model": spec.model.model_copy(update={"variants": variants})})
+
+
+def test_promotion_moves_the_old_champion_to_previous(world, tmp_path):
+    """A variant with other hyper-parameters is a new version; promoting it moves the old
+    champion to `previous`. Promoting the champion itself changes nothing."""
+    spec = _with_variants(ml_spec(world[1], **CHURN_LENIENT), ("random_forest",))
+    with _store(world, tmp_path) as store:
+        trained = store.materialize(spec)
+        assert trained.success
+        tracking = store.tracking
+        client = tracking.activate()
+        old = str(client.get_model_version_by_alias("churn", "champion").version)
+        unchanged = promotion.promote(spec, [Candidate("x", old, 0.99)], tracking)
+        assert not unchanged.changed and unchanged.previous_version is None
+        assert "champion already" in unchanged.decision.reason
+        spec = _with_variants(spec, ("random_forest",), random_state=7)
+        third = store.materialize(
+            spec,
+            selection=[
+                ml_key(spec, name) for name in ("snapshot", "baseline", *spec.model.variants)
+            ],
+        )
+        assert third.success
+    new = _metadata(third, "random_forest")["model_version"]
+    assert new != old and _metadata(trained, "random_forest")["model_version"] == old
+    candidate = Candidate("random_forest", new, _metadata(third, "random_forest")["roc_auc"])
+    promoted = promotion.promote(spec, [candidate], tracking)
     assert promoted.changed and promoted.previous_version == old
     assert str(client.get_model_version_by_alias("churn", "previous").version) == old
     champion = client.get_model_version_by_alias("churn", "champion")
-    assert str(champion.version) == promoted.champion_version
-    champion_variant = promoted.decision.champion.variant
+    assert str(champion.version) == promoted.champion_version == new
     with pytest.raises(mlflow.exceptions.MlflowException):
-        client.get_model_version_by_alias("churn", f"challenger-{champion_variant}")
+        client.get_model_version_by_alias("churn", "challenger-random_forest")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_retraining_from_the_recorded_data_version_and_seed_is_identical(world, first, variant):
-    result, tracking, client = first
-    version = _metadata(result, variant)["model_version"]
+    client, tracking = first.activate(), first.store.tracking
+    version = _metadata(first.result, variant)["model_version"]
     run = client.get_run(client.get_model_version("churn", version).run_id)
-    spec = ml_spec(world[2])
+    spec = ml_spec(world[1])
     spec = spec.model_copy(
         update={"model": spec.model.model_copy(update={"seed": int(run.data.tags["seed"])})}
     )
@@ -275,20 +297,18 @@ def test_retraining_from_the_recorded_data_version_and_seed_is_identical(world, 
 
 
 def test_no_raw_pii_in_snapshot_runs_or_metadata(world, first, second):
-    _, tracking, client = first
-    spec = world[2]
+    client, spec = first.activate(), world[1]
     pii = {c for source in spec.sources.values() for c in source.pii_columns}
     assert not pii & set(snapshot_columns(spec))
     texts = []
     for run in client.search_runs([client.get_experiment_by_name("churn").experiment_id]):
         texts += [*run.data.params.values(), *run.data.tags.values()]
         texts += list(run.data.params) + list(run.data.tags) + list(run.data.metrics)
-    for result in (first[0], second):
+    for result in (first.result, second):
         for event in result.get_asset_materialization_events():
             materialization = event.step_materialization_data.materialization
             texts += [json.dumps(v.value, default=str) for v in materialization.metadata.values()]
-    artifacts = tracking.artifact_root
-    for path in Path(artifacts).rglob("*"):
+    for path in Path(first.store.tracking.artifact_root).rglob("*"):
         if path.suffix in {".json", ".csv", ".txt", ".yaml"} or path.name == "MLmodel":
             texts.append(path.read_text(encoding="utf-8", errors="ignore"))
     assert texts
@@ -297,52 +317,67 @@ def test_no_raw_pii_in_snapshot_runs_or_metadata(world, first, second):
         assert not any(column in text for column in ("full_name", "date_of_birth")), text[:200]
 
 
-def test_too_few_labelled_days_skip_the_ml_zone(world):
-    spec = ml_spec(world[2])
+def test_too_few_labelled_days_skip_the_ml_zone(world, tmp_path):
+    spec = ml_spec(world[1])
     spec = spec.model_copy(update={"model": spec.model.model_copy(update={"holdout_days": 40})})
-    result = _materialize(world, spec)
+    with _store(world, tmp_path) as store:
+        result = store.materialize(spec)
     assert result.success
     assert not result.get_asset_materialization_events()
     skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
     assert "churn__ml__baseline" in skipped and "churn__ml__champion" in skipped
+    assert not (tmp_path / "data" / "mlflow").exists()
 
 
-def test_a_bad_hyper_parameter_fails_its_variant_naming_the_spec(world, first):
-    settings, instance, spec = world
-    spec = ml_spec(spec)
+def test_a_bad_hyper_parameter_fails_its_variant_naming_the_spec(world, tmp_path):
+    spec = ml_spec(world[1])
     variants = dict(spec.model.variants)
     variants["random_forest"] = variants["random_forest"].model_copy(
         update={"params": {"n_trees": 3}}
     )
     spec = spec.model_copy(update={"model": spec.model.model_copy(update={"variants": variants})})
-    resources = build_resources(settings)
-    result = dg.materialize(
-        ml_assets(spec),
-        selection=[dg.AssetKey(["churn", "ml", "random_forest"])],
-        resources={"warehouse": resources["warehouse"], TRACKING: resources[TRACKING]},
-        instance=instance,
-        raise_on_error=False,
-    )
+    with _store(world, tmp_path) as store:
+        result = store.materialize(
+            spec, selection=[ml_key(spec, n) for n in ("snapshot", "baseline", "random_forest")]
+        )
     assert not result.success
-    failure = result.get_step_failure_events()[0].event_specific_data.error.message
+    failed = {e.step_key: e for e in result.get_step_failure_events()}
+    assert set(failed) == {"churn__ml__random_forest"}
+    failure = failed["churn__ml__random_forest"].event_specific_data.error.message
     assert "product.yaml: model.variants.random_forest.params: unknown parameter(s)" in failure
     assert "['n_trees']" in failure
 
 
-def test_a_model_trained_on_a_gold_version_records_it(world, first):
+@dataclasses.dataclass(frozen=True)
+class OnTwoVersions:
+    """A champion trained on gold v1, then a variant trained on gold v2, in one store."""
+
+    on_v1: dg.ExecuteInProcessResult
+    on_v2: dg.ExecuteInProcessResult
+    store: Store
+
+    def activate(self):
+        return self.store.tracking.activate()
+
+
+@pytest.fixture(scope="module")
+def two_versions(world, tmp_path_factory) -> OnTwoVersions:
+    spec = _with_variants(ml_spec(world[1], **CHURN_LENIENT), ("logistic_regression",))
+    on_v2 = spec.model_copy(
+        update={"model": spec.model.model_copy(update={"table": "customer_features_v2"})}
+    )
+    with _store(world, tmp_path_factory.mktemp("two_versions")) as store:
+        first_result = store.materialize(spec)
+        second_result = store.materialize(on_v2)
+        assert first_result.success and second_result.success
+        yield OnTwoVersions(first_result, second_result, store)
+
+
+def test_a_model_trained_on_a_gold_version_records_it(two_versions):
     """model.table picks the gold version; every run says which one, so the MLflow UI can
     compare models across versions of the data product (filter or group by the tags)."""
-    _, _, client = first
-    spec = ml_spec(world[2], **LENIENT)
-    model = spec.model.model_copy(
-        update={
-            "table": "customer_features_v2",
-            "variants": {"logistic_regression": spec.model.variants["logistic_regression"]},
-        }
-    )
-    result = _materialize(world, spec.model_copy(update={"model": model}))
-    assert result.success
-    snapshot = _metadata(result, "snapshot")
+    client = two_versions.activate()
+    snapshot = _metadata(two_versions.on_v2, "snapshot")
     assert Path(snapshot["path"]).name.startswith("customer_features_v2-")
     experiment = client.get_experiment_by_name("churn").experiment_id
     on_v2 = client.search_runs([experiment], "tags.gold_version = 'customer_features_v2'")
@@ -353,28 +388,34 @@ def test_a_model_trained_on_a_gold_version_records_it(world, first):
         assert run.data.tags["data_version"] == snapshot["data_version"]
         assert run.data.params["table"] == "churn_gold.customer_features_v2"
     on_v1 = client.search_runs([experiment], "tags.gold_version = 'customer_features'")
-    assert on_v1 and all(r.data.tags["gold_product"] == "customer_features" for r in on_v1)
+    assert {r.data.tags["role"] for r in on_v1} == {"baseline", "variant"}
+    assert all(r.data.tags["gold_product"] == "customer_features" for r in on_v1)
 
 
-def test_snapshots_in_use_are_kept_and_the_rest_pruned(world, first):
-    """After the runs above every snapshot is one an aliased model version was trained on
-    (v1 by the champion, v2 by the variant trained on it); an older one no alias uses goes."""
-    import os
-    import shutil
-
-    from medallion.ml.retention import aliased_data_versions, plan_retention, snapshot_files
-
-    _, tracking, client = first
-    spec = world[2]
-    used = aliased_data_versions(client, spec)
-    data_version = _metadata(first[0], "snapshot")["data_version"]
-    assert ("customer_features", data_version) in used
-    assert any(label.endswith(" champion") for label in used[("customer_features", data_version)])
-    current = snapshot_path(tracking.snapshots(), ml_spec(spec), data_version)
+def test_snapshots_in_use_are_kept_and_the_rest_pruned(world, two_versions, tmp_path):
+    """Both snapshots are ones an aliased model version was trained on (the champion on one,
+    `previous` or a challenger on the other); an older one no alias uses goes."""
+    spec = world[1]
+    used = aliased_data_versions(two_versions.activate(), spec)
+    on = {
+        table: _metadata(result, "snapshot")["data_version"]
+        for table, result in (
+            ("customer_features", two_versions.on_v1),
+            ("customer_features_v2", two_versions.on_v2),
+        )
+    }
+    promoted = _metadata(two_versions.on_v2, "champion")["promoted"]
+    champion_on = "customer_features_v2" if promoted else "customer_features"
+    for table, data_version in on.items():
+        labels = used[(table, data_version)]
+        assert any(label.endswith(" champion") for label in labels) is (table == champion_on)
+    root = tmp_path / "snapshots"
+    shutil.copytree(two_versions.store.tracking.snapshots(), root)
+    current = snapshot_path(root, ml_spec(spec), on["customer_features"])
     stale = current.with_name("customer_features-00000000deadbeef.parquet")
     shutil.copyfile(current, stale)
     os.utime(stale, (1_600_000_000, 1_600_000_000))
-    files = snapshot_files(tracking.snapshots(), spec)
+    files = snapshot_files(root, spec)
     kept, removable = plan_retention(files, used, keep_latest=0)
     assert {f.table for f in kept} == {"customer_features", "customer_features_v2"}
     assert all(f.used_by for f in kept)
@@ -398,7 +439,7 @@ def _card_tables(markdown: str) -> dict[str, list[list[str]]]:
 def test_every_model_card_states_what_the_run_logged(first):
     """A reviewer with only the card can check it: every number on it is a logged metric or
     param of the version's run, to the card's four decimals."""
-    _, _, client = first
+    client = first.activate()
     for version in client.search_model_versions("name='churn'"):
         run = client.get_run(version.run_id)
         metrics, params = run.data.metrics, run.data.params

@@ -23,45 +23,17 @@ from medallion.products.deliveries.generator import generate
 from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import ProductSpec, load_spec
-from medallion_tests.assets.ml_runs import check_evaluations, materialize, ml_metadata
+from medallion_tests.assets.ml_runs import (
+    REGRESSION_LENIENT,
+    REGRESSION_VARIANTS,
+    check_evaluations,
+    materialize,
+    ml_metadata,
+    regression_spec,
+)
 from medallion_tests.conftest import home_settings
 
 TRAINED_DAYS, DAYS = 50, 80
-VARIANTS = {
-    "ridge": {"estimator": "ridge", "params": {"alpha": 1.0}},
-    "random_forest": {
-        "estimator": "random_forest_regressor",
-        "params": {"n_estimators": 8, "max_depth": 8, "min_samples_leaf": 10},
-    },
-    "hist_gradient_boosting": {
-        "estimator": "hist_gradient_boosting_regressor",
-        "params": {"max_iter": 40},
-    },
-}
-LENIENT = {
-    "bias_max_mae_ratio": 10.0,
-    "bias_max_mean_error_difference": 100.0,
-    "latency_p95_ms": 1000.0,
-    "batch_seconds": 60.0,
-}
-FAST = {"latency_samples": 20, "latency_rounds": 1, "batch_rows": 2_000}
-
-
-def regression_spec(spec: ProductSpec, variants: dict | None = None, **gates) -> ProductSpec:
-    """deliveries with small variants, a one-week holdout and fast latency timing."""
-    model = spec.model
-    updated = model.model_validate(
-        model.model_dump()
-        | {
-            "holdout_days": 7,
-            "variants": variants or VARIANTS,
-            "gates": model.gates.model_dump() | FAST | gates,
-        }
-    )
-    monitoring = spec.monitoring.model_validate(
-        spec.monitoring.model_dump() | {"window_days": 7, "performance_window_days": 7}
-    )
-    return spec.model_copy(update={"model": updated, "monitoring": monitoring})
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +65,25 @@ def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
 @pytest.fixture(scope="module")
 def first(world):
     """Lenient gates: every regressor passes, the lowest RMSE becomes champion."""
-    result = _materialize(world, regression_spec(world[2], **LENIENT))
+    result = _materialize(world, regression_spec(world[2], **REGRESSION_LENIENT))
     assert result.success
     tracking: TrackingResource = build_resources(world[0])[TRACKING]
     return result, tracking, tracking.activate()
 
 
 def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, first):
-    result, _, client = first
+    result, tracking, _ = first
+    client = tracking.activate()
     experiment = client.get_experiment_by_name("deliveries")
     assert client.get_experiment_by_name("churn") is None  # each product its own experiment
+    # the runs of this training (other tests of the module add runs to the same store)
+    ours = {_metadata(result, n)["mlflow_run_id"] for n in ("baseline", *REGRESSION_VARIANTS)}
     runs = {
         r.data.tags["mlflow.runName"].split("-")[0]: r
         for r in client.search_runs([experiment.experiment_id])
+        if r.info.run_id in ours
     }
-    assert set(runs) == {"baseline", *VARIANTS}
+    assert set(runs) == {"baseline", *REGRESSION_VARIANTS}
     assert runs["baseline"].data.params["estimator"] == "dummy"
     for name, run in runs.items():
         metrics, tags = run.data.metrics, run.data.tags
@@ -118,7 +94,7 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
         assert tags["gold_product"] == tags["gold_version"] == "delivery_features"
         assert "decision_threshold" not in run.data.params
     baseline_rmse = runs["baseline"].data.metrics["rmse"]
-    for name in VARIANTS:
+    for name in REGRESSION_VARIANTS:
         metrics = runs[name].data.metrics
         assert metrics["rmse"] < baseline_rmse, name  # every regressor beats the mean
         assert metrics["r2"] > 0.1, name
@@ -130,13 +106,14 @@ def test_regressors_are_logged_with_regression_metrics_and_gold_version(world, f
 
 
 def test_the_lowest_rmse_passing_every_gate_is_champion(world, first):
-    result, _, client = first
+    result, tracking, _ = first
+    client = tracking.activate()
     checks = check_evaluations(result)
-    for name in VARIANTS:
+    for name in REGRESSION_VARIANTS:
         for gate in GATE_CHECKS.values():
             assert checks[(name, gate)].passed, (name, gate, checks[(name, gate)].description)
         assert "gaps in units of delay_hours" in checks[(name, "bias_gate")].description
-    rmse = {name: _metadata(result, name)["rmse"] for name in VARIANTS}
+    rmse = {name: _metadata(result, name)["rmse"] for name in REGRESSION_VARIANTS}
     best = min(rmse, key=rmse.get)
     champion = client.get_model_version_by_alias("deliveries", "champion")
     assert champion.tags["variant"] == best
@@ -145,7 +122,8 @@ def test_the_lowest_rmse_passing_every_gate_is_champion(world, first):
 
 def test_the_champion_predicts_hours_not_probabilities(world, first):
     _, _, spec = world
-    _, tracking, client = first
+    _, tracking, _ = first
+    client = tracking.activate()
     champion = client.get_model_version_by_alias("deliveries", "champion")
     model = mlflow.pyfunc.load_model(f"models:/deliveries/{champion.version}")
     data_version = client.get_run(champion.run_id).data.tags["data_version"]
@@ -162,17 +140,20 @@ def test_the_champion_predicts_hours_not_probabilities(world, first):
 
 
 def test_a_worse_rmse_or_a_biased_model_is_not_promoted(world, first):
-    _, _, client = first
+    _, tracking, _ = first
+    client = tracking.activate()
     before = client.get_model_version_by_alias("deliveries", "champion").version
     variants = {"weak_ridge": {"estimator": "ridge", "params": {"alpha": 1e7}}}
-    weak = _materialize(world, regression_spec(world[2], variants, **LENIENT))
+    weak = _materialize(world, regression_spec(world[2], variants, **REGRESSION_LENIENT))
     assert weak.success
     gate = check_evaluations(weak)[("weak_ridge", "accuracy_gate")]
     assert not gate.passed
     assert gate.description.startswith("rmse ") and " > " in gate.description
     assert "champion v" in gate.description  # compared with the champion, lower is better
-    strict = LENIENT | {"bias_max_mean_error_difference": 1e-6}
-    biased = _materialize(world, regression_spec(world[2], {"ridge": VARIANTS["ridge"]}, **strict))
+    strict = REGRESSION_LENIENT | {"bias_max_mean_error_difference": 1e-6}
+    biased = _materialize(
+        world, regression_spec(world[2], {"ridge": REGRESSION_VARIANTS["ridge"]}, **strict)
+    )
     checks = check_evaluations(biased)
     assert checks[("ridge", "accuracy_gate")].passed
     assert not checks[("ridge", "bias_gate")].passed
@@ -190,7 +171,7 @@ def test_the_champion_is_monitored_on_later_days_in_hours(world, first):
         deliver_days=range(TRAINED_DAYS, DAYS),
     )
     assert materialize_all([spec], settings, instance).success
-    monitored = regression_spec(spec, **LENIENT)
+    monitored = regression_spec(spec, **REGRESSION_LENIENT)
     result = _materialize(world, monitored, monitoring_assets(monitored))
     assert result.success
     performance = check_evaluations(result)[("performance", "performance")]

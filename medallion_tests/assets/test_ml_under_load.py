@@ -18,7 +18,7 @@ from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import ProductSpec, load_spec
 from medallion_tests.assets.ml_runs import materialize, ml_metadata
 from medallion_tests.conftest import home_settings
-from medallion_tests.ml.test_gate_under_load import cpu_hogs
+from medallion_tests.cpu_load import cpu_hogs
 
 BIAS_FOR_A_SMALL_WORLD = {
     "classification": {"bias_max_difference": 1.0, "min_recall": 0.05, "min_lift": 1.5},

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import re
+from pathlib import Path
+
 from great_expectations.execution_engine.sqlalchemy_execution_engine import (
     SqlAlchemyExecutionEngine,
 )
 
 from medallion.checks import expectations, gx_duckdb
 from medallion.resources.pseudonymization import hmac_pads
+from medallion.settings import PACKAGE_PRODUCTS
+from medallion.spec import load_spec
 from medallion.zones.bronze import ingest_source
 from medallion.zones.silver import build_silver
+from medallion.zones.tables import replace_table
 
 
 def test_shim_still_fits_great_expectations():
@@ -76,3 +83,100 @@ def test_validation_of_new_batches_reads_only_their_rows(tmp_path, con, spec, la
     results = {r["expectation"]: r for r in new.metadata["results"]}
     assert new.passed and results["ExpectTableRowCountToBeBetween(table)"]["observed_value"] == 1
     assert not expectations.validate(warehouse, spec, "customers").passed
+
+
+def _page_text(path: Path) -> str:
+    """A Data Docs page as the words a person reads (tags, scripts and styles removed)."""
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_a_failing_validation_has_a_data_docs_page_naming_the_expectation(
+    tmp_path, con, spec, landing
+):
+    ingest_source(con, spec, "customers", landing)
+    build_silver(con, spec, "customers", hmac_pads(b"k" * 32))
+    con.execute("UPDATE shop_silver.customers SET country = 'XX' WHERE customer_id = 10")
+    con.close()
+    outcome = expectations.validate(tmp_path / "warehouse.duckdb", spec, "customers", run_id="r1")
+    assert not outcome.passed
+    page = outcome.metadata["data_docs"].path
+    assert page.is_file() and page.is_relative_to(tmp_path / "gx" / "shop" / "docs")
+    assert "/shop/silver/customers/r1/" in page.as_uri()
+    text = _page_text(page)
+    assert "Expectation Suite: shop.silver.customers" in text and "Status: Failed" in text
+    assert "Unsuccessful Expectations 1" in text
+    failing = text[text.index(" country ") :]
+    assert "values must belong to this set: NL DE BE FR" in failing
+    assert "1 unexpected values found" in failing and "XX" in failing
+    index = outcome.metadata["data_docs_index"].path
+    assert index == tmp_path / "gx" / "shop" / "docs" / "index.html"
+    assert page.relative_to(index.parent).as_posix() in index.read_text(encoding="utf-8")
+
+
+def test_every_validation_is_kept_and_listed_in_the_index(tmp_path, con, spec, landing):
+    for source in ("customers", "orders"):
+        ingest_source(con, spec, source, landing)
+        build_silver(con, spec, source, hmac_pads(b"k" * 32))
+    con.close()
+    warehouse = tmp_path / "warehouse.duckdb"
+    pages = [
+        expectations.validate(warehouse, spec, source, run_id=run).metadata["data_docs"].path
+        for source, run in (("customers", "r1"), ("orders", "r1"), ("customers", "r2"))
+    ]
+    assert len(set(pages)) == 3 and all(p.is_file() for p in pages)
+    assert "Status: Succeeded" in _page_text(pages[2])
+    index = (tmp_path / "gx" / "shop" / "docs" / "index.html").read_text(encoding="utf-8")
+    assert all(p.relative_to(tmp_path / "gx" / "shop" / "docs").as_posix() in index for p in pages)
+    kept = sorted((tmp_path / "gx" / "shop" / "validations").rglob("*.json"))
+    assert len(kept) == 3
+
+
+def test_gold_suite_covers_grain_and_the_models_columns():
+    churn = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
+    planned = {p.label: p for p in expectations.plan_gold_suite(churn, "customer_features")}
+    columns = planned["ExpectTableColumnsToMatchSet(table)"].kwargs["column_set"]
+    assert set(churn.model.features) | {"churned_30d", "snapshot_date", "tenure_days"} <= set(
+        columns
+    )
+    for column in ("customer_id", "snapshot_date", "gender", "age_band"):
+        assert f"ExpectColumnValuesToNotBeNull({column})" in planned
+    assert planned["ExpectColumnValuesToBeInSet(churned_30d)"].kwargs["value_set"] == [0, 1]
+    assert all(p.severity == "fail" for p in planned.values())
+    v2 = {p.label for p in expectations.plan_gold_suite(churn, "customer_features_v2")}
+    assert "ExpectColumnValuesToBeInSet(churned_30d)" in v2  # a model may train on v2
+    revenue = {p.label for p in expectations.plan_gold_suite(churn, "daily_revenue")}
+    assert revenue == {
+        "ExpectTableRowCountToBeBetween(table)",
+        "ExpectTableColumnsToMatchSet(table)",
+        "ExpectColumnValuesToNotBeNull(day)",
+        "ExpectColumnValuesToNotBeNull(plan)",
+        "ExpectColumnValuesToNotBeNull(region)",
+    }
+    deliveries = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
+    regression = {p.label for p in expectations.plan_gold_suite(deliveries, "delivery_features")}
+    assert "ExpectColumnValuesToNotBeNull(area_type)" in regression
+    assert not any("InSet" in label for label in regression)  # a number, not a class
+
+
+def test_gold_is_validated_on_the_rows_a_window_recomputed(tmp_path, con, spec):
+    replace_table(
+        con,
+        "shop_gold.revenue_by_country",
+        "SELECT * FROM (VALUES ('NL', 1, 1), (NULL, 2, 1), ('DE', 3, 2)) AS t(country, revenue, orders)",
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    failed = expectations.validate_gold(con, spec, "revenue_by_country", warehouse, run_id="g1")
+    assert not failed.passed
+    assert failed.metadata["failed_blocking"] == ["ExpectColumnValuesToNotBeNull(country)"]
+    text = _page_text(failed.metadata["data_docs"].path)
+    assert "Expectation Suite: shop.gold.revenue_by_country" in text
+    assert "values must never be null" in text[text.index(" country ") :]
+    recomputed = expectations.validate_gold(
+        con, spec, "revenue_by_country", warehouse, where="revenue <> 2"
+    )
+    assert recomputed.passed, recomputed.metadata
+    rows = {r["expectation"]: r for r in recomputed.metadata["results"]}
+    assert rows["ExpectTableRowCountToBeBetween(table)"]["observed_value"] == 2
+    con.execute("SELECT 1").fetchall()  # the run's connection stays usable

@@ -4,11 +4,6 @@ cores or without them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import mlflow
 import numpy as np
 import pandas as pd
@@ -23,24 +18,7 @@ from medallion.ml.training import build_pipeline, feature_kinds, to_features
 from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import load_spec
-
-HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
-
-
-@contextmanager
-def cpu_hogs(count: int = 2, seconds: float = 240.0) -> Iterator[list[int]]:
-    """`count` busy-looping processes, each ending by itself after `seconds`, killed by PID
-    on the way out."""
-    hogs = [
-        subprocess.Popen([sys.executable, "-c", HOG.format(seconds=seconds)]) for _ in range(count)
-    ]
-    try:
-        yield [hog.pid for hog in hogs]
-    finally:
-        for hog in hogs:
-            hog.kill()
-        for hog in hogs:
-            hog.wait(timeout=30)
+from medallion_tests.cpu_load import cpu_hogs
 
 
 def _churn_like_rows(rows: int, seed: int = 3) -> pl.DataFrame:

@@ -16,14 +16,16 @@ from medallion.products.churn.generator import generate
 from medallion.products.deliveries.generator import generate as generate_deliveries
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import load_spec
-from medallion_tests.assets.test_ml import LENIENT, ml_spec
-from medallion_tests.assets.test_ml_regression import LENIENT as LENIENT_REGRESSION
-from medallion_tests.assets.test_ml_regression import regression_spec
+from medallion_tests.assets.ml_runs import (
+    CHURN_LENIENT,
+    REGRESSION_LENIENT,
+    ml_spec,
+    regression_spec,
+)
 
 
 @pytest.mark.slow
-def test_planted_canaries_never_leave_bronze(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDALLION_PII_KEY", "canary-test-key-0123456789abcdef")
+def test_planted_canaries_never_leave_bronze(tmp_path):
     landing = tmp_path / "landing"
     generate(
         landing / "churn",
@@ -45,11 +47,12 @@ def test_planted_canaries_never_leave_bronze(tmp_path, monkeypatch):
         warehouse=tmp_path / "data" / "warehouse.duckdb",
         landing=landing,
         products=(PACKAGE_PRODUCTS,),
+        pii_key="canary-test-key-0123456789abcdef",
     )
     specs = [
-        ml_spec(load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml"), **LENIENT),
+        ml_spec(load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml"), **CHURN_LENIENT),
         regression_spec(
-            load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml"), **LENIENT_REGRESSION
+            load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml"), **REGRESSION_LENIENT
         ),
     ]
     dagster_home = tmp_path / "dagster"

@@ -74,7 +74,12 @@ def test_only_passing_gold_is_published_and_reads_during_runs_never_fail_nor_mix
     folder = table_folder(root, "shop", "revenue_by_country")
     current = read_current(folder)
     assert current is not None and current.rows == 2
-    assert current.checks == {"grain_unique": True, "revision_counts": True, "no_pii": True}
+    assert current.checks == {
+        "grain_unique": True,
+        "expectations": True,
+        "revision_counts": True,
+        "no_pii": True,
+    }
     described = {c.name: c.description for c in current.columns}
     assert described["revenue"] == "Sum of order amounts, in the order currency."
     data = pl.read_parquet(current.data_file(root))

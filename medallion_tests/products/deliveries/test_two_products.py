@@ -11,47 +11,34 @@ import duckdb
 import pytest
 
 from medallion.build import build_definitions
-from medallion.demo import materialize_all, zone_counts
-from medallion.products.churn.generator import generate as generate_churn
-from medallion.products.deliveries.generator import generate as generate_deliveries
+from medallion.demo import zone_counts
 from medallion.settings import PACKAGE_PRODUCTS, Settings
-from medallion.spec import SpecError, load_spec, load_specs
+from medallion.spec import SpecError, load_spec
 from medallion_tests.records import assert_every_record_landed
 
 PRODUCTS = ("churn", "deliveries")
 
 
-@pytest.fixture(scope="module")
-def specs():
-    return load_specs([PACKAGE_PRODUCTS / name / "product.yaml" for name in PRODUCTS])
+@pytest.fixture
+def specs(built_world):
+    return [built_world.specs[name] for name in PRODUCTS]
 
 
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> tuple[Path, dict[str, dict[str, int]]]:
+@pytest.fixture
+def landing(built_world) -> tuple[Path, dict[str, dict[str, int]]]:
     """Both products' sample data in one landing folder, and the rows written per source."""
-    root = tmp_path_factory.mktemp("landing")
-    return root, {
-        "churn": generate_churn(root / "churn", seed=3, customers=120, days=35),
-        "deliveries": generate_deliveries(root / "deliveries", seed=3, shipments=1000, days=28),
-    }
+    return built_world.settings.landing, built_world.written
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory, landing) -> Settings:
-    home = tmp_path_factory.mktemp("home")
-    return Settings(
-        home=home,
-        data=home / "data",
-        warehouse=home / "data" / "warehouse.duckdb",
-        landing=landing[0],
-        products=(PACKAGE_PRODUCTS,),
-    )
+@pytest.fixture
+def settings(built_world) -> Settings:
+    return built_world.settings
 
 
-@pytest.fixture(scope="module")
-def run(specs, settings):
-    with dg.instance_for_test() as instance:
-        yield materialize_all(specs, settings, instance)
+@pytest.fixture
+def run(built_world):
+    """The one run that built both products (every zone, in process)."""
+    return built_world.result
 
 
 def test_one_definitions_with_keys_prefixed_by_product(specs, settings):
