@@ -78,18 +78,22 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
             table_description = describe_table(con, table, masked=masked)
         _log(context, report)
         return dg.MaterializeResult(
-            metadata={
-                **table_metadata(table_description, transform_s),
-                "files_ingested": dg.MetadataValue.int(len(report.ingested)),
-                "files_skipped": dg.MetadataValue.int(len(report.skipped)),
-                "files_refused": dg.MetadataValue.int(len(report.failed)),
-                "rows_added": dg.MetadataValue.int(report.rows_added),
-                "files_duplicating_a_batch": dg.MetadataValue.json(report.duplicates[:50]),
-                "files_in_flight": dg.MetadataValue.json(report.in_flight[:50]),
-                "files_changed_after_ingestion": dg.MetadataValue.json(report.changed[:50]),
-                "files_acknowledged": dg.MetadataValue.json(report.acknowledged[:50]),
-            },
+            metadata={**table_metadata(table_description, transform_s), **_file_metadata(report)},
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 
     return _bronze
+
+
+def _file_metadata(report: IngestionReport) -> dict[str, object]:
+    """What happened to the landing files, the lists cut at 50 names."""
+    return {
+        "files_ingested": dg.MetadataValue.int(len(report.ingested)),
+        "files_skipped": dg.MetadataValue.int(len(report.skipped)),
+        "files_refused": dg.MetadataValue.int(len(report.failed)),
+        "rows_added": dg.MetadataValue.int(report.rows_added),
+        "files_duplicating_a_batch": dg.MetadataValue.json(report.duplicates[:50]),
+        "files_in_flight": dg.MetadataValue.json(report.in_flight[:50]),
+        "files_changed_after_ingestion": dg.MetadataValue.json(report.changed[:50]),
+        "files_acknowledged": dg.MetadataValue.json(report.acknowledged[:50]),
+    }

@@ -46,13 +46,7 @@ def _gold_asset(
     gold = spec.gold[name]
     table = spec.table("gold", name)
     engine = "polars" if gold.polars else "sql"
-    # Incremental gold over silver is daily-partitioned; gold over incremental gold (a new
-    # version of it) follows its input's windows unpartitioned: Dagster cannot resolve a
-    # partitioned input of a partitioned asset in a run without a partition (`medallion
-    # demo`, `medallion bench`).
-    partitioned = gold.incremental is not None and all(
-        zone == "silver" for zone, _ in spec.gold_inputs(name)
-    )
+    partitioned = is_partitioned(spec, name)
 
     @dg.asset(
         key=key,
@@ -105,6 +99,17 @@ def _gold_asset(
         )
 
     return _gold
+
+
+def is_partitioned(spec: ProductSpec, name: str) -> bool:
+    """Incremental gold over silver is daily-partitioned; gold over incremental gold (a new
+    version of it) follows its input's windows unpartitioned: Dagster cannot resolve a
+    partitioned input of a partitioned asset in a run without a partition (`medallion
+    demo`, `medallion bench`)."""
+    gold = spec.gold[name]
+    return gold.incremental is not None and all(
+        zone == "silver" for zone, _ in spec.gold_inputs(name)
+    )
 
 
 def daily_partitions(spec: ProductSpec) -> dg.DailyPartitionsDefinition:

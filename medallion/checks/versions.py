@@ -71,20 +71,14 @@ def compare_versions(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: st
     new_rows_sql = _window_rows(spec, name, new_table, window)
     base_rows_sql = _window_rows(spec, name, base_table, window)
     grain = [quote(c) for c in gold.grain]
-    keys = ", ".join(grain)
     on = " AND ".join(f"n.{c} = b.{c}" for c in grain)
-    base_rows, new_rows, base_keys, new_keys, shared, lost, examples = con.execute(
-        f"""
-        WITH b AS (SELECT DISTINCT {keys} FROM {base_rows_sql}),
-             n AS (SELECT DISTINCT {keys} FROM {new_rows_sql})
-        SELECT (SELECT count(*) FROM {base_table}), (SELECT count(*) FROM {new_table}),
-               (SELECT count(*) FROM b), (SELECT count(*) FROM n),
-               (SELECT count(*) FROM b JOIN n ON {on}),
-               (SELECT count(*) FROM b ANTI JOIN n ON {on}),
-               (SELECT list(CAST(({", ".join("b." + c for c in grain)}) AS VARCHAR))[1:{EXAMPLES}]
-                  FROM b ANTI JOIN n ON {on})
-        """
-    ).fetchone()
+    base_rows, new_rows = (
+        con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in (base_table, new_table)
+    )
+    base_keys, new_keys, shared, lost, examples = _key_counts(
+        con, grain, base_rows_sql, new_rows_sql
+    )
     base_columns, new_columns = _columns(con, base_table), _columns(con, new_table)
     common = [c for c in new_columns if c in base_columns and c not in gold.grain]
     columns = _column_differences(con, base_rows_sql, new_rows_sql, on, common, base_columns)
@@ -126,6 +120,25 @@ def compare_versions(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: st
             "columns": columns,
         },
     )
+
+
+def _key_counts(
+    con: duckdb.DuckDBPyConnection, grain: list[str], base: str, new: str
+) -> tuple[int, int, int, int, list[str] | None]:
+    """Distinct keys of each side, shared and lost ones, and a few lost keys as examples."""
+    keys = ", ".join(grain)
+    on = " AND ".join(f"n.{c} = b.{c}" for c in grain)
+    return con.execute(
+        f"""
+        WITH b AS (SELECT DISTINCT {keys} FROM {base}),
+             n AS (SELECT DISTINCT {keys} FROM {new})
+        SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM n),
+               (SELECT count(*) FROM b JOIN n ON {on}),
+               (SELECT count(*) FROM b ANTI JOIN n ON {on}),
+               (SELECT list(CAST(({", ".join("b." + c for c in grain)}) AS VARCHAR))[1:{EXAMPLES}]
+                  FROM b ANTI JOIN n ON {on})
+        """
+    ).fetchone()
 
 
 def _column_differences(
