@@ -167,7 +167,7 @@ def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
     from medallion.resources.tracking import TrackingResource
 
     lines = []
-    client = TrackingResource.from_env(settings.data).activate()
+    client = TrackingResource.for_settings(settings).activate()
     for spec in specs:
         if spec.model is None or not spec.model.variants:
             continue

@@ -46,7 +46,7 @@ def predictions(settings: Settings, spec: ProductSpec) -> tuple[str, dict[str, n
     with dg.instance_for_test() as instance:
         assert materialize_all([spec], settings, instance).success
         assert materialize(settings, instance, ml_assets(spec)).success
-    tracking = TrackingResource.from_env(settings.data)
+    tracking = TrackingResource.for_settings(settings)
     client = tracking.activate()
     experiment = client.get_experiment_by_name(spec.name)
     runs = {
