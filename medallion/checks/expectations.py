@@ -30,7 +30,7 @@ from medallion.checks.outcome import CheckOutcome, Link
 from medallion.lake.catalog import is_lake_target
 from medallion.resources.warehouse import connect
 from medallion.spec import ProductSpec
-from medallion.zones.sql import literal
+from medallion.zones.sql import literal, quote
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,14 @@ def validate_gold(
     table = spec.table("gold", name)
     opened: list = []
 
+    # a cursor is a new session on the same database: give it the connection's default
+    # catalog (the lake profile's `USE lake`) so gold's qualified names resolve alike
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+
     def creator() -> duckdb.DuckDBPyConnection:
-        opened.append(con.cursor())
+        cursor = con.cursor()
+        cursor.execute(f"USE {quote(catalog)}")
+        opened.append(cursor)
         return opened[-1]
 
     return _run_suite(

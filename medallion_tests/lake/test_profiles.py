@@ -60,7 +60,8 @@ def test_zone_tables_agree_across_profiles(tmp_path, monkeypatch):
         run_generator(spec, landing, seed=3, days=6, **WORLD[spec.name])
     schemas = [s.schema(z) for s in specs for z in ("silver", "quarantine", "gold")]
 
-    local = local_settings(tmp_path / "local", landing)
+    # settings carry the key the lake demo reads from MEDALLION_PII_KEY at its entry point
+    local = local_settings(tmp_path / "local", landing, pii_key=KEY)
     with dg.instance_for_test() as instance:
         result = materialize_all(specs, local, instance)
     assert result.success, [
