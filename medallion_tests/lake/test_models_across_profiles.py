@@ -14,7 +14,7 @@ import pytest
 
 from medallion.assets.ml import ml_assets
 from medallion.demo import materialize_all
-from medallion.lake.profile import ARTIFACT_ROOT_ENV, MLFLOW_DRIVER, TRACKING_URI_ENV
+from medallion.lake.profile import MLFLOW_DRIVER
 from medallion.ml.snapshot import snapshot_path
 from medallion.ml.training import feature_kinds, to_features
 from medallion.products.deliveries.generator import generate
@@ -68,8 +68,7 @@ def predictions(settings: Settings, spec: ProductSpec) -> tuple[str, dict[str, n
 
 
 @pytest.mark.slow
-def test_same_data_version_same_predictions(tmp_path, pg_server, lake_target, monkeypatch):
-    monkeypatch.setenv("MEDALLION_PII_KEY", "models-test-key-0123456789abcdef")
+def test_same_data_version_same_predictions(tmp_path, pg_server, lake_target):
     landing = tmp_path / "landing"
     generate(landing / "deliveries", seed=5, shipments=1500, days=30)
     spec = small_models(load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml"))
@@ -79,15 +78,19 @@ def test_same_data_version_same_predictions(tmp_path, pg_server, lake_target, mo
         lake = {}
         if profile == "lake":
             database = pg_server.create_database(f"mlflow_{uuid.uuid4().hex[:12]}")
-            monkeypatch.setenv(TRACKING_URI_ENV, pg_server.url(database, driver=MLFLOW_DRIVER))
-            monkeypatch.setenv(ARTIFACT_ROOT_ENV, str(tmp_path / "lake-data" / "mlflow-artifacts"))
-            lake = {"profile": "lake", "lake_catalog": lake_target}
+            lake = {
+                "profile": "lake",
+                "lake_catalog": lake_target,
+                "tracking_uri": pg_server.url(database, driver=MLFLOW_DRIVER),
+                "artifact_root": str(tmp_path / "lake-data" / "mlflow-artifacts"),
+            }
         settings = Settings(
             home=home,
             data=home / "data",
             warehouse=home / "data" / "warehouse.duckdb",
             landing=landing,
             products=(PACKAGE_PRODUCTS,),
+            pii_key="models-test-key-0123456789abcdef",
             **lake,
         )
         results[profile] = predictions(settings, spec)
