@@ -2,7 +2,7 @@
 one transaction every write of a table goes through."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -26,5 +26,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         yield con
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # a failed COMMIT (a lake write conflict) has ended the transaction already; raise
+        # the error that matters, e.g. the conflict the lake's step retry looks for
+        with suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
         raise
