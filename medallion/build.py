@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from medallion.assets.automation import build_automation_sensor
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.executors import ZONES_PRELOAD, step_executor
@@ -36,8 +37,9 @@ def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
 
 
 def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
-    """The landing sensor, and the retrain sensor when the product trains models."""
-    sensors = [build_landing_sensor(spec)]
+    """The landing sensor, the automation sensor of its zones, and the retrain sensor when the
+    product trains models (medallion.assets.automation says which does what)."""
+    sensors = [build_landing_sensor(spec), build_automation_sensor(spec)]
     if has_model(spec):
         sensors.append(build_retrain_sensor(spec))
     return sensors

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from medallion.assets.automation import follows_inputs
 from medallion.assets.checks import GOLD_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.keys import zone_key
@@ -59,6 +60,7 @@ def _gold_asset(
         metadata={"dagster/table_name": table, "grain": gold.grain},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, GOLD_CHECKS),
+        automation_condition=follows_inputs(),
         partitions_def=daily_partitions(spec) if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )

@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from medallion.assets.automation import follows_inputs
 from medallion.assets.checks import SILVER_CHECKS, check_specs, run_checks, to_result
 from medallion.assets.constants import DUCKDB_TAG, full_refresh_requested, table_pool
 from medallion.assets.keys import bronze_key, silver_key
@@ -51,6 +52,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         metadata={"dagster/table_name": table, "key": source.key},
         tags={"medallion/product": spec.name},
         check_specs=check_specs(key, SILVER_CHECKS),
+        automation_condition=follows_inputs(),
     )
     def _silver(
         context: dg.AssetExecutionContext,

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from medallion.spec import ProductSpec
 from medallion.zones.bronze import discover, file_sha256
+from medallion.zones.landing import ACKNOWLEDGED, LEDGER, REFUSED
+from medallion.zones.tables import table_exists
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,14 @@ def ingest_run_key(spec: ProductSpec, landed: LandedFile) -> str:
     """One ingestion per file content (and source): the same bytes delivered again, under
     any name, request nothing new."""
     return f"{spec.name}-{landed.source}-{landed.sha256}"
+
+
+def seen_by_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> set[tuple[str, str]]:
+    """(source, SHA-256) of every file content bronze has ingested, refused or had
+    acknowledged: what a landing sensor starting without a cursor need not request again."""
+    schema = spec.schema("bronze")
+    tables = [f"{schema}.{t}" for t in (LEDGER, REFUSED, ACKNOWLEDGED)]
+    union = " UNION ".join(
+        f"SELECT source, sha256 FROM {t}" for t in tables if table_exists(con, t)
+    )
+    return {(source, sha) for source, sha in con.execute(union).fetchall()} if union else set()
