@@ -18,10 +18,11 @@ from medallion.monitoring import names
 from medallion.monitoring.records import MonitoringRecord
 from medallion.monitoring.retrain import RetrainCursor
 from medallion.resources.landing import LandingResource
+from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import load_spec
 from medallion.zones.arrivals import LandedFile, arrival_partition
-from medallion.zones.bronze import file_sha256
+from medallion.zones.bronze import file_sha256, ingest_source
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +107,18 @@ def test_retrain_sensor_only_reads_alerts_when_retraining_is_off(churn, instance
     assert RetrainCursor.parse(result.cursor).after > 0
 
 
-def test_landing_sensor_requests_one_run_per_file_content(spec, landing, instance):
+def _landing_resources(landing, tmp_path) -> dict:
+    warehouse = WarehouseResource(database=str(tmp_path / "data" / "warehouse.duckdb"))
+    return {"landing": LandingResource(root=str(landing.parent)), "warehouse": warehouse}
+
+
+def test_landing_sensor_requests_one_run_per_file_content(spec, landing, instance, tmp_path):
     sensor = build_landing_sensor(spec)
     assert sensor.job_name == "shop_ingest"
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    resource = LandingResource(root=str(landing.parent))
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    resources = _landing_resources(landing, tmp_path)
 
-    first = _tick(sensor, instance, None, landing=resource)
+    first = _tick(sensor, instance, None, **resources)
     by_source = {r.tags["medallion/source"]: r for r in first.run_requests}
     assert set(by_source) == {"customers", "orders", "refunds"}
     orders = landing / "orders" / "orders_2026-01-01.csv"
@@ -129,16 +135,27 @@ def test_landing_sensor_requests_one_run_per_file_content(spec, landing, instanc
     }
     assert json.loads(first.cursor)["arrived_ns"] > 0
 
-    assert not _tick(sensor, instance, first.cursor, landing=resource).run_requests
+    assert not _tick(sensor, instance, first.cursor, **resources).run_requests
     shutil.copy(orders, orders.with_name("orders_2026-01-01_again.csv"))
-    assert not _tick(sensor, instance, first.cursor, landing=resource).run_requests
+    assert not _tick(sensor, instance, first.cursor, **resources).run_requests
 
     late = orders.with_name("orders_2026-01-02.csv")
     late.write_text(orders.read_text().replace("20.50", "21.50"), encoding="utf-8")
     os.utime(late, (0, 0))  # delivered with an old modification time: its ctime is new
-    [request] = _tick(sensor, instance, first.cursor, landing=resource).run_requests
+    [request] = _tick(sensor, instance, first.cursor, **resources).run_requests
     assert request.run_key == f"shop-orders-{file_sha256(late)}"
     assert request.tags["medallion/file"] == "orders_2026-01-02.csv"
+
+
+def test_a_first_landing_tick_passes_over_what_bronze_holds(spec, landing, instance, tmp_path):
+    resources = _landing_resources(landing, tmp_path)
+    with resources["warehouse"].get_connection() as con:
+        report = ingest_source(con, spec, "orders", spec.landing(landing.parent))
+    assert [name for name, _ in report.ingested] == ["orders_2026-01-01.csv"]
+    first = _tick(build_landing_sensor(spec), instance, None, **resources)
+    assert {r.tags["medallion/source"] for r in first.run_requests} == {"customers", "refunds"}
+    orders = landing / "orders" / "orders_2026-01-01.csv"
+    assert f"shop-orders-{file_sha256(orders)}" in json.loads(first.cursor)["recent"]
 
 
 def test_daily_schedule_runs_the_monitoring_job(churn):

@@ -25,7 +25,11 @@ def test_definitions_hold_jobs_schedule_and_sensors_per_product(tmp_path):
     defs = build_definitions([spec], settings)
     assert {job.name for job in defs.jobs} == {"churn_ingest", "churn_retrain", "churn_monitoring"}
     assert [s.name for s in defs.schedules] == ["churn_monitoring_daily"]
-    assert {s.name for s in defs.sensors} == {"churn_landing", "churn_retrain_on_alert"}
+    assert {s.name: s.default_status.value for s in defs.sensors} == {
+        "churn_landing": "RUNNING",
+        "churn_automation": "RUNNING",
+        "churn_retrain_on_alert": "RUNNING",
+    }
     graph = defs.resolve_asset_graph()
     monitored = {
         k.to_user_string() for k in graph.get_all_asset_keys() if k.path[1] == "monitoring"
