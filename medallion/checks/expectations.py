@@ -190,10 +190,20 @@ def validate_gold(
     # a cursor is a new session on the same database: give it the connection's default
     # catalog (the lake profile's `USE lake`) so gold's qualified names resolve alike
     catalog = con.execute("SELECT current_database()").fetchone()[0]
+    # a temporary table (a windowed build's changed keys, which `where` may read) belongs to
+    # the connection alone: each cursor gets it as a registered Arrow table of the same name
+    temporary = {
+        table_name: con.execute(f"SELECT * FROM temp.main.{quote(table_name)}").to_arrow_table()
+        for (table_name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+    }
 
     def creator() -> duckdb.DuckDBPyConnection:
         cursor = con.cursor()
         cursor.execute(f"USE {quote(catalog)}")
+        for table_name, rows in temporary.items():
+            cursor.register(table_name, rows)
         opened.append(cursor)
         return opened[-1]
 
