@@ -67,12 +67,26 @@ def _days(settings, table: str) -> dict[date, int]:
         return dict(con.execute(f"SELECT day, sum(shipments) FROM {table} GROUP BY day").fetchall())
 
 
-def test_silver_and_gold_follow_their_inputs_never_past_a_failing_check():
+def test_silver_and_gold_follow_their_inputs_never_past_a_failing_check(tmp_path):
     condition = follows_inputs()
     assert condition.get_label() == "follows its inputs"
     labels = {c.get_label() or c.name for c in condition.children}
     assert {"all_deps_blocking_checks_passed", "in_latest_time_window"} <= labels
+    assert "newly_missing" in str(dg.AutomationCondition.eager())
     assert "newly_missing" not in str(condition)  # no run at midnight for a new empty day
+
+    spec = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
+    defs = build_definitions([spec], home_settings(tmp_path))
+    graph = defs.resolve_asset_graph()
+    automated = {
+        key.to_user_string().split("/")[1]
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).automation_condition is not None
+    }
+    assert automated == {"silver", "gold"}  # bronze: the landing sensor; ML: the retrain sensor
+    sensor = defs.resolve_sensor_def(AUTOMATION)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.run_tags["medallion/product"] == "deliveries"
 
 
 def test_a_day_through_the_sensor_a_late_day_by_hand_and_a_failing_check(operated):
