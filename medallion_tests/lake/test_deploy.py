@@ -51,9 +51,14 @@ def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_h
         assert instance.get_runs() == []
 
 
-def test_the_worker_config_is_a_valid_celery_executor_config():
+def test_the_worker_config_reads_broker_and_backend_from_the_environment(monkeypatch):
     from dagster_celery.cli import get_validated_config
 
+    broker = "sqla+postgresql+psycopg2://medallion@pg.internal:5432/medallion_celery"
+    monkeypatch.setenv("MEDALLION_CELERY_BROKER", broker)
+    monkeypatch.setenv("MEDALLION_CELERY_BACKEND", "db+" + broker.removeprefix("sqla+"))
     config = get_validated_config(str(DEPLOY / "worker.yaml"))
-    assert config["broker"].startswith("sqla+postgresql+psycopg2://")
-    assert config["backend"].startswith("db+postgresql+psycopg2://")
+    assert config["broker"] == broker
+    assert (
+        config["backend"] == "db+postgresql+psycopg2://medallion@pg.internal:5432/medallion_celery"
+    )
