@@ -3,7 +3,8 @@ products' zones and a 30-day backfill of deliveries' gold, local profile (one ru
 another: one writer) against lake profile (two runs at once), every run a real
 `dagster asset materialize` with the multiprocess executor.
 
-`python -m medallion.bench.lake [folder]` prints the wall times; figures go to the README.
+`python -m medallion.bench.lake [folder]` prints the wall times with the 1-minute load average
+before and after each (other work on the machine skews them); figures go to the README.
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ def main(folder: Path) -> dict[str, float]:
         }
         figures = {}
         for name, (env, batches) in plan.items():
+            before = os.getloadavg()[0]
             figures[name] = _timed(env, batches)
-            print(f"{name:<60} {figures[name]:7.1f} s", flush=True)
+            load = f"load average {before:.1f} before, {os.getloadavg()[0]:.1f} after"
+            print(f"{name:<66} {figures[name]:7.1f} s  ({load})", flush=True)
     finally:
         postgres.stop(server)
     return figures
