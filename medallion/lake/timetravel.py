@@ -1,4 +1,4 @@
-""""As of" reads on the lake: every DuckLake commit is a snapshot, and a table can be read as it
+"""As-of reads on the lake: every DuckLake commit is a snapshot, and a table can be read as it
 was at any snapshot id or time (`AT (VERSION => n)`, `AT (TIMESTAMP => t)`) until the catalog's
 old files are expired. A published gold version records the snapshot it was copied from, so on
 the lake a reader can get the same rows from the catalog as from the published copy.

@@ -1,4 +1,4 @@
-""" "As of" reads on the lake: a published gold version records the DuckLake snapshot it was
+"""As-of reads on the lake: a published gold version records the DuckLake snapshot it was
 copied from, and after gold changed the catalog read at that snapshot (by id, and by the
 publication's time) gives the same rows as the published Parquet copy."""
 

@@ -33,6 +33,24 @@ def test_celery_definitions_load_on_the_lake_profile(monkeypatch, tmp_path):
     assert warehouse.database.startswith("ducklake:postgres:dbname=medallion_lake")
 
 
+def test_the_catalog_password_stays_out_of_the_resource_config(monkeypatch, tmp_path):
+    """What the UI shows of the resources (the repository snapshot) names the variable."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    from medallion.build import build_definitions
+
+    monkeypatch.setenv("MEDALLION_HOME", str(tmp_path))
+    monkeypatch.setenv("MEDALLION_PROFILE", "lake")
+    monkeypatch.setenv(
+        "MEDALLION_LAKE_CATALOG",
+        "ducklake:postgres:dbname=medallion_lake host=pg.internal user=medallion password=s3cret",
+    )
+    snapshot = serialize_value(RepositorySnap.from_def(build_definitions().get_repository_def()))
+    assert "s3cret" not in snapshot
+    assert "MEDALLION_LAKE_CATALOG" in snapshot
+
+
 @pytest.mark.parametrize("instance_home", ["deploy", "demo"])
 def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_home):
     database = pg_server.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
