@@ -45,16 +45,20 @@ def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources pointing at the settings' paths and stores; nothing read from the environment
-    here (a PII key named by `settings.pii_key_env` is read by Dagster when a run starts)."""
+    here (a PII key or lake catalog named by `settings.pii_key_env` / `lake_catalog_env` is
+    read by Dagster when a run starts: the UI shows the variable's name, not its secret)."""
     if settings.pii_key_env:
         pseudonymization = PseudonymizationResource(key=dg.EnvVar(settings.pii_key_env))
     elif settings.pii_key:
         pseudonymization = PseudonymizationResource(key=settings.pii_key)
     else:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
+    lake_env = settings.profile == "lake" and settings.lake_catalog_env
     return {
         WAREHOUSE: WarehouseResource(
-            database=settings.warehouse_target,
+            database=dg.EnvVar(settings.lake_catalog_env)
+            if lake_env
+            else settings.warehouse_target,
             files_beside=str(settings.warehouse),
             connection_config=settings.duckdb_config(),
         ),

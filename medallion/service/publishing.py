@@ -7,7 +7,8 @@ place, then `current.json` (the manifest of the version to read) is replaced ato
 A reader reads `current.json` and then the immutable folder it names, so it sees either the
 old or the new version, never a mix, and never waits for (or slows) a pipeline run. The last
 `service.keep_published` versions are kept so that a reader holding the previous manifest
-still finds its file.
+still finds its file. On the lake profile a version also records the DuckLake snapshot it was
+copied from (`extra["lake_snapshot"]`): the catalog read as of it gives the same rows.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 import duckdb
 
 from medallion.checks.outcome import CheckOutcome
+from medallion.lake.dialect import on_lake
+from medallion.lake.timetravel import SNAPSHOT_KEY, pinned_snapshot
 from medallion.ml.snapshot import file_digest
 from medallion.spec import ProductSpec
 from medallion.zones.sql import literal
@@ -115,6 +118,17 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> li
     return [Column(c, kind, notes.get(c)) for c, kind, *_ in described if c not in pii]
 
 
+def _copy(con: duckdb.DuckDBPyConnection, statement: str) -> dict[str, object]:
+    """Run the COPY; on the lake inside one read transaction, returning the DuckLake snapshot
+    it read (medallion.lake.timetravel): the same rows can be read from the catalog as of it."""
+    if not on_lake(con):
+        con.execute(statement)
+        return {}
+    with pinned_snapshot(con) as snapshot:
+        con.execute(statement)
+    return {SNAPSHOT_KEY: snapshot}
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     spec: ProductSpec,
@@ -134,9 +148,10 @@ def publish(
     try:
         selected = ", ".join(quote(c.name) for c in columns)
         target = staging / DATA_FILE
-        con.execute(
+        extra = _copy(
+            con,
             f"COPY (SELECT {selected} FROM {spec.table('gold', name)}) TO {literal(str(target))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
+            "(FORMAT parquet, COMPRESSION zstd)",
         )
         rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(target))})").fetchone()
         digest = file_digest(target)
@@ -156,6 +171,7 @@ def publish(
             time_column=temporal[0] if temporal else None,
             checks=checks,
             run_id=run_id,
+            extra=extra,
         )
         _write_atomic(staging / MANIFEST, publication.to_json())
         os.rename(staging, publication.folder(root))
