@@ -113,9 +113,9 @@ def test_webserver_serves_the_asset_graph(tmp_path):
     finally:
         stop_group(process)
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
-    assert by_key["churn/bronze/customers"]["groupName"] == "bronze"
-    assert by_key["churn/silver/customers"]["groupName"] == "silver"
-    assert by_key["churn/gold/customer_features"]["groupName"] == "gold"
+    assert by_key["churn/bronze/customers"]["groupName"] == "churn_bronze"
+    assert by_key["churn/silver/customers"]["groupName"] == "churn_silver"
+    assert by_key["churn/gold/customer_features"]["groupName"] == "churn_gold"
     assert ["churn", "bronze", "usage_events"] in [
         d["path"] for d in by_key["churn/silver/usage_events"]["dependencyKeys"]
     ]
