@@ -30,13 +30,12 @@ def column(kind: str, name: str) -> str:
 
 
 def runs_view(primary_metric: str, higher_is_better: bool) -> dict[str, object]:
-    """The view the runs link opens: models, dataset, primary metric and gate verdict, the
-    best run first."""
+    """The view the runs link opens: the registered model version, the primary metric and
+    the gate verdict beside the run name, the best run first."""
     metric = column("metrics", primary_metric)
     return {
         "selectedColumns": [
             column("attributes", "Models"),
-            column("attributes", "Dataset"),
             metric,
             column("tags", GATES_TAG),
         ],

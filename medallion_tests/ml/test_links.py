@@ -34,7 +34,6 @@ def test_the_view_shows_the_primary_metric_and_gates_best_first(products):
     view = json.loads(links.experiment_tags(churn)[links.VIEW_TAG])
     assert view["selectedColumns"] == [
         "attributes.`Models`",
-        "attributes.`Dataset`",
         "metrics.`roc_auc`",
         "tags.`gates`",
     ]
