@@ -28,6 +28,7 @@ from medallion.lake.dialect import on_lake
 from medallion.lake.timetravel import SNAPSHOT_KEY, pinned_snapshot
 from medallion.ml.snapshot import file_digest
 from medallion.spec import ProductSpec
+from medallion.zones.column_notes import gold_column_notes
 from medallion.zones.sql import literal
 
 CURRENT = "current.json"
@@ -87,19 +88,6 @@ class Publication:
         return cls(**raw)
 
 
-def column_descriptions(spec: ProductSpec, name: str) -> dict[str, str]:
-    """A gold column's description: declared on the gold product, else on a source column of
-    the same name, else the model's target."""
-    found: dict[str, str] = {}
-    for source in spec.sources.values():
-        for column, declared in source.columns.items():
-            if declared.description:
-                found.setdefault(column, declared.description)
-    if spec.model is not None and spec.model.table == name:
-        found.setdefault(spec.model.target, f"the model's target ({spec.model.task})")
-    return found | dict(spec.gold[name].columns)
-
-
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
@@ -114,7 +102,7 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> li
     this keeps a served snapshot free of them even if that check changes)."""
     pii = {c for source in spec.sources.values() for c in source.pii_columns}
     described = con.execute(f"DESCRIBE {spec.table('gold', name)}").fetchall()
-    notes = column_descriptions(spec, name)
+    notes = gold_column_notes(spec, name)
     return [Column(c, kind, notes.get(c)) for c, kind, *_ in described if c not in pii]
 
 
