@@ -20,7 +20,16 @@ PACKAGE = Path(medallion.__file__).parent
 PURE = ("checks", "generate", "ml", "monitoring", "privacy", "service", "zones")
 """Packages of pure logic: no Dagster, no Dagster wiring."""
 
-DAGSTER_ALLOWED = {"assets", "bench", "build", "cli", "demo", "resources", "simulate"}
+DAGSTER_ALLOWED = {
+    "assets",
+    "bench",
+    "build",
+    "cli",
+    "demo",
+    "operation",
+    "resources",
+    "simulate",
+}
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
 the factory, and the entry points that run Dagster (CLI, demo, simulator, benchmarks)."""
 
