@@ -16,7 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from medallion.assets.jobs import ingest_job_name, monitoring_job_name, retrain_job_name
+from medallion.assets.jobs import (
+    has_model,
+    ingest_job_name,
+    monitoring_job_name,
+    retrain_job_name,
+)
 from medallion.assets.keys import ml_key, monitoring_key
 from medallion.ml.records import CandidateRecord
 from medallion.monitoring import names
@@ -254,16 +259,26 @@ def read_evaluation(result: dg.ExecuteInProcessResult, spec: ProductSpec, entry:
 
 
 def operate_day(
-    operator: Operator, spec: ProductSpec, day: int, today: date, echo: Echo
+    operator: Operator,
+    spec: ProductSpec,
+    day: int,
+    today: date,
+    echo: Echo,
+    *,
+    train_missing: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> tuple[DayReport, list[Retraining]]:
     """One delivered day: ingest what landed, the morning's monitoring, a retraining when the
-    sensor decides."""
+    sensor decides; with `train_missing`, a first training when there is no champion yet.
+    A product without models is only ingested."""
     entry = DayReport(day, today)
-    tags = {DAY_TAG: str(day), PRODUCT_TAG: spec.name}
+    tags = (tags or {}) | {DAY_TAG: str(day), PRODUCT_TAG: spec.name}
     result = ingest(operator, spec, tags)
     if result is not None and not result.success:
         entry.action = f"ingest failed: {failures(result)}"
-    if champion_version(operator.defs, spec) is None:
+    if not has_model(spec):
+        return entry, []
+    if train_missing and champion_version(operator.defs, spec) is None:
         train(operator, spec, echo, f"day {day}", "first training")
     monitor(operator, spec, today, tags, entry)
     entry.champion = champion_version(operator.defs, spec)

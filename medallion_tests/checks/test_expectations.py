@@ -13,7 +13,7 @@ from great_expectations.execution_engine.sqlalchemy_execution_engine import (
 from medallion.checks import expectations, gx_duckdb
 from medallion.resources.pseudonymization import hmac_pads
 from medallion.settings import PACKAGE_PRODUCTS
-from medallion.spec import load_spec
+from medallion.spec import gold_changed_keys_table, load_spec
 from medallion.zones.bronze import ingest_source
 from medallion.zones.silver import build_silver
 from medallion.zones.tables import replace_table
@@ -180,3 +180,22 @@ def test_gold_is_validated_on_the_rows_a_window_recomputed(tmp_path, con, spec):
     rows = {r["expectation"]: r for r in recomputed.metadata["results"]}
     assert rows["ExpectTableRowCountToBeBetween(table)"]["observed_value"] == 2
     con.execute("SELECT 1").fetchall()  # the run's connection stays usable
+
+
+def test_gold_validation_sees_the_entities_the_build_staged(tmp_path, con, spec):
+    """The build stages its changed entities in a session-local temporary table; the
+    validation's cursors are other sessions and must see the same entities."""
+    replace_table(
+        con,
+        "shop_gold.revenue_by_country",
+        "SELECT * FROM (VALUES ('NL', 1, 1), (NULL, 2, 1), ('DE', 3, 2)) AS t(country, revenue, orders)",
+    )
+    staged = gold_changed_keys_table("revenue_by_country")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT unnest(['NL', 'DE']) AS key")
+    where = f"country IN (SELECT key FROM {staged})"
+    outcome = expectations.validate_gold(
+        con, spec, "revenue_by_country", tmp_path / "warehouse.duckdb", where=where
+    )
+    assert outcome.passed, outcome.metadata
+    rows = {r["expectation"]: r for r in outcome.metadata["results"]}
+    assert rows["ExpectTableRowCountToBeBetween(table)"]["observed_value"] == 2
