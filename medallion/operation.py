@@ -45,6 +45,7 @@ class Operator:
         self.instance = instance
         self.cursors: dict[str, str | None] = {}
         self.done_keys: set[str] = set()
+        self.results: list[dg.ExecuteInProcessResult] = []
 
     def tick(self, sensor_name: str) -> list[dg.RunRequest]:
         """Evaluate a sensor like the daemon does, keeping its cursor; drop run keys already
@@ -76,13 +77,15 @@ class Operator:
         tags: dict[str, str] | None = None,
     ) -> dg.ExecuteInProcessResult:
         job = self.defs.resolve_job_def(job_name)
-        return job.execute_in_process(
+        result = job.execute_in_process(
             run_config=QUIET,
             instance=self.instance,
             asset_selection=selection,
             tags=tags or {},
             raise_on_error=False,
         )
+        self.results.append(result)
+        return result
 
 
 @dataclass

@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import dagster as dg
-
 from medallion.assets.jobs import has_model
 from medallion.build import build_definitions
 from medallion.generate.options import DriftOptions
@@ -41,18 +39,22 @@ from medallion.operation import (
 from medallion.settings import Settings
 from medallion.spec import ProductSpec
 
+DEMO_ROWS = {"churn": 100_000, "deliveries": 100_000}
+"""Small worlds, so that the timeline fits in the demo's time budget: churn about 450
+customers; deliveries about 200 shipments a day (a daily drift window needs `min_rows`)."""
+
 
 @dataclass(frozen=True)
 class TimelineOptions:
     """How much time passes in the demo; `drift_from` counts from the end of the history."""
 
-    history: int = 90
-    days: int = 4
+    history: int = 120
+    days: int = 3
     drift_from: int = 1
-    drift_strength: float = 3.0
-    rows: int | None = 60_000
-    """Rows of each product's largest source over the whole window (the generators' `rows`);
-    None: the generators' own sizes."""
+    drift_strength: float = 5.0
+    rows: dict[str, int] = field(default_factory=lambda: dict(DEMO_ROWS))
+    """Rows of a product's largest source over the whole window (the generators' `rows`);
+    products not named keep their generator's own size."""
     seed: int = 42
     lenient_gates: bool = True
     tags: dict[str, str] = field(default_factory=dict)
@@ -80,12 +82,7 @@ def deliver(spec: ProductSpec, settings: Settings, options: TimelineOptions, day
     """Write the product's landing files of `days` (indices from the generator's start) of a
     world of history + timeline days, drifting from the history's end + `drift_from`."""
     total = options.history + options.days
-    extra = {}
-    try:
-        generator_default(spec, "rows")
-        extra["rows"] = options.rows
-    except KeyError:
-        pass
+    extra = {"rows": options.rows[spec.name]} if spec.name in options.rows else {}
     run_generator(
         spec,
         settings.landing,
@@ -134,12 +131,13 @@ def _history(
 def run_timeline(
     specs: list[ProductSpec],
     settings: Settings,
-    instance: dg.DagsterInstance,
+    operator: Operator,
     options: TimelineOptions,
     echo: Echo = print,
 ) -> TimelineReport:
     """Deliver, ingest and train the history, then operate each following day (see the
-    module docstring); the products need generators."""
+    module docstring), through `operator` (its Definitions are rebuilt with the specs trained
+    with); the products need generators."""
     report = TimelineReport()
     started = time.perf_counter()
     for spec in specs:
@@ -149,7 +147,7 @@ def run_timeline(
         f"delivered {options.history} days of history for "
         f"{', '.join(s.name for s in specs)} ({report.seconds['generate']:.1f} s)"
     )
-    operator = Operator(build_definitions(specs, settings), instance)
+    operator.defs = build_definitions(specs, settings)
     mark = time.perf_counter()
     trained = _history(operator, specs, settings, options, echo)
     report.seconds["history"] = time.perf_counter() - mark
@@ -160,7 +158,9 @@ def run_timeline(
             deliver(spec, settings, options, [absolute])
         for spec in trained:
             today = _start(spec) + timedelta(days=absolute)
-            entry, retrainings = operate_day(operator, spec, day, today, echo, train_missing=False)
+            entry, retrainings = operate_day(
+                operator, spec, day, today, echo, train_missing=False, tags=options.tags
+            )
             report.days.setdefault(spec.name, []).append(entry)
             report.retrainings.setdefault(spec.name, []).extend(retrainings)
             report.success &= not entry.action.startswith("ingest failed")

@@ -29,6 +29,7 @@ DAGSTER_ALLOWED = {
     "operation",
     "resources",
     "simulate",
+    "timeline",
 }
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
 the factory, and the entry points that run Dagster (CLI, demo, simulator, benchmarks)."""
