@@ -29,10 +29,12 @@ DAGSTER_ALLOWED = {
     "operation",
     "resources",
     "simulate",
+    "story",
     "timeline",
 }
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
-the factory, and the entry points that run Dagster (CLI, demo, simulator, benchmarks)."""
+the factory, and the entry points that run Dagster (CLI, demo and its timeline and story, the
+in-process daily operation, simulator, benchmarks)."""
 
 WIRING = ("medallion.assets", "medallion.build", "medallion.definitions")
 
