@@ -33,6 +33,8 @@ from medallion.spec import ProductSpec
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Run config for in-process runs: their events go to the instance, not the terminal."""
 PRODUCT_TAG = "medallion/product"
+RUN_KEY_TAG = "dagster/run_key"
+SENSOR_TAG = "dagster/sensor_name"
 DAY_TAG = "medallion/simulated_day"
 Echo = Callable[[str], None]
 
@@ -216,9 +218,14 @@ def retrain(
     """Tick the retrain sensor and run what it requests, recording what each run registered
     and promoted."""
     done = []
-    for request in operator.tick(f"{spec.name}_retrain_on_alert"):
+    sensor = f"{spec.name}_retrain_on_alert"
+    for request in operator.tick(sensor):
         before = champion_version(operator.defs, spec)
-        run_tags = tags | dict(request.tags) | {"dagster/run_key": request.run_key or ""}
+        # the run key and sensor name tags let the daemon (`medallion ui`) know this request
+        # ran: its own tick of the sensor skips the run key instead of retraining again
+        run_tags = (
+            tags | dict(request.tags) | {RUN_KEY_TAG: request.run_key or "", SENSOR_TAG: sensor}
+        )
         result = operator.run(retrain_job_name(spec), tags=run_tags)
         after = champion_version(operator.defs, spec)
         champion = metadata(result, ml_key(spec, "champion")) or {}

@@ -42,6 +42,7 @@ def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, caps
     [retrain] = retrains  # the sensor's request for the alert day, then the cooldown
     assert retrain.job_name == "churn_retrain"
     assert retrain.tags["dagster/run_key"] == f"churn-retrain-{retrain.tags['medallion/alert_day']}"
+    assert retrain.tags["dagster/sensor_name"] == "churn_retrain_on_alert"  # the daemon skips it
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         drift_days = con.execute(
