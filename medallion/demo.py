@@ -24,7 +24,7 @@ from medallion.resources.warehouse import connect
 from medallion.settings import Settings
 from medallion.spec import ZONES, ProductSpec
 from medallion.story import format_story, product_story
-from medallion.timeline import TimelineOptions, run_timeline
+from medallion.timeline import DEMO_ROWS, TimelineOptions, run_timeline
 
 SUMMARY_ZONES = (*ZONES, "quarantine")
 
@@ -289,7 +289,13 @@ def run_defects_demo(
         day = next_delivery_day(settings.landing, spec)
         defects = DefectOptions(day=day, kinds=KINDS, rate=0.05)
         rows = run_generator(
-            spec, settings.landing, seed=seed, days=day + 1, deliver_days=[day], defects=defects
+            spec,
+            settings.landing,
+            seed=seed,
+            days=day + 1,
+            rows=DEMO_ROWS.get(spec.name),  # the timeline's world size (None: the generator's)
+            deliver_days=[day],
+            defects=defects,
         )
         print(
             f"delivered a defective batch for {spec.name} (day {day}; {', '.join(KINDS)}): "
