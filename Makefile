@@ -22,11 +22,11 @@ install: $(STAMP) ## create .venv and install the pinned dependencies
 demo: $(STAMP) ## generate sample data, materialize every zone, print a summary
 	$(BIN)/medallion demo
 
-test: $(STAMP) lint ## lint, then the whole test suite
-	$(BIN)/pytest
+test: $(STAMP) lint ## lint, then the whole test suite (one worker per core)
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-fast: $(STAMP) ## the tests that start no server or subprocess
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n auto --dist loadfile -m "not slow"
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check medallion medallion_tests

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from medallion.assets.bronze import build_bronze_asset
+from medallion.assets.catalog import in_catalog
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
 from medallion.assets.executors import ZONES_PRELOAD, step_executor
 from medallion.assets.gold import build_gold_asset, build_version_checks
@@ -35,6 +36,20 @@ def product_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
     return assets
 
 
+def cataloged_assets(spec: ProductSpec) -> list[dg.AssetsDefinition]:
+    """Every asset and check of one product, grouped, tagged and owned for the UI."""
+    return in_catalog(
+        spec,
+        [
+            *product_assets(spec),
+            *ml_assets(spec),
+            *monitoring_assets(spec),
+            *live_assets(spec),  # service: live comparison
+            *service_assets(spec),  # service: budgets
+        ],
+    )
+
+
 def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
     """The landing sensor, and the retrain sensor when the product trains models."""
     sensors = [build_landing_sensor(spec)]
@@ -45,16 +60,20 @@ def product_sensors(spec: ProductSpec) -> list[dg.SensorDefinition]:
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources pointing at the settings' paths and stores; nothing read from the environment
-    here (a PII key named by `settings.pii_key_env` is read by Dagster when a run starts)."""
+    here (a PII key or lake catalog named by `settings.pii_key_env` / `lake_catalog_env` is
+    read by Dagster when a run starts: the UI shows the variable's name, not its secret)."""
     if settings.pii_key_env:
         pseudonymization = PseudonymizationResource(key=dg.EnvVar(settings.pii_key_env))
     elif settings.pii_key:
         pseudonymization = PseudonymizationResource(key=settings.pii_key)
     else:
         pseudonymization = PseudonymizationResource(dev_key_file=str(settings.pii_dev_key))
+    lake_env = settings.profile == "lake" and settings.lake_catalog_env
     return {
         WAREHOUSE: WarehouseResource(
-            database=settings.warehouse_target,
+            database=dg.EnvVar(settings.lake_catalog_env)
+            if lake_env
+            else settings.warehouse_target,
             files_beside=str(settings.warehouse),
             connection_config=settings.duckdb_config(),
         ),
@@ -73,11 +92,7 @@ def build_definitions(
     deployment may give the executor of ad hoc runs (e.g. Celery, deploy/celery)."""
     settings = settings or Settings.from_env()
     specs = specs if specs is not None else load_specs(settings.product_files())
-    assets = [asset for spec in specs for asset in product_assets(spec)]
-    assets += [asset for spec in specs for asset in ml_assets(spec)]
-    assets += [asset for spec in specs for asset in monitoring_assets(spec)]
-    assets += [asset for spec in specs for asset in live_assets(spec)]  # service: live comparison
-    assets += [asset for spec in specs for asset in service_assets(spec)]  # service: budgets
+    assets = [asset for spec in specs for asset in cataloged_assets(spec)]
     # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
     executor = executor or step_executor(ZONES_PRELOAD)
     return dg.Definitions(

@@ -126,6 +126,16 @@ def _tracking(settings: Settings):
     return TrackingResource.for_settings(settings)
 
 
+def _runs_links(settings: Settings, url: str) -> list[str]:
+    """Links to each product's runs table; on a new store this also creates the database
+    before the server does and drops MLflow's empty Default experiment."""
+    from medallion.ml.registry import drop_empty_default, runs_links
+
+    client = _tracking(settings).activate()
+    drop_empty_default(client)
+    return runs_links(client, load_specs(settings.product_files()), url)
+
+
 def _port_free(host: str, port: int) -> bool:
     import socket
 
@@ -156,8 +166,9 @@ def _start_mlflow_ui(args: argparse.Namespace, settings: Settings):
         )
         return None
     warn_if_exposed(args.host, "the MLflow UI")
-    Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    print(f"MLflow UI: http://{args.host}:{args.mlflow_port}")
+    url = f"http://{args.host}:{args.mlflow_port}"
+    print(f"MLflow UI: {url}, each product's training runs:")
+    print("\n".join(_runs_links(settings, url)))
     return start_group(
         tracking.ui_command(args.host, args.mlflow_port), env=mlflow_process_env(dict(os.environ))
     )

@@ -40,6 +40,9 @@ class Settings:
     duckdb_threads: int | None = None
     profile: str = "local"
     lake_catalog: str | None = None
+    lake_catalog_env: str | None = None
+    """The variable holding the catalog target (its conninfo may hold a password): Dagster
+    reads it when a run starts, so the UI shows its name, never the target."""
     lake_data_path: str | None = None
     artifact_root: str | None = None
     """Where MLflow artifacts of new experiments go on another tracking store (a folder or

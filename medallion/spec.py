@@ -26,6 +26,9 @@ from pydantic import (
 
 ZONES = ("bronze", "silver", "gold")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+OWNER_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,7}")
+"""Dagster's own test of an owner email (dagster._core.utils.is_valid_email)."""
+OWNER_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]*")
 REF = re.compile(r"\{\{\s*(bronze|silver|gold)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SUPPORTED_TYPE = re.compile(
     r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT"
@@ -883,6 +886,23 @@ class ProductSpec(_Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         return _check_identifier(value, "product name")
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        """An email address or a team name (`team:` optional): what Dagster accepts as an
+        asset owner."""
+        if value is None:
+            return None
+        if "@" in value:
+            if not OWNER_EMAIL.fullmatch(value):
+                raise ValueError(f"{value!r} is neither a team name nor a valid email address")
+        elif not OWNER_TEAM.fullmatch(value.removeprefix("team:")):
+            raise ValueError(
+                f"{value!r}: a team name is letters, digits, spaces, '.', '_' and '-' "
+                "(or give an email address)"
+            )
+        return value
 
     @field_validator("sources", "gold")
     @classmethod

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,44 +14,11 @@ from pathlib import Path
 import pytest
 
 from medallion.servers import start_group, stop_group, warn_if_exposed
+from medallion_tests.ui_servers import free_port, graphql, home_env
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_GRAPH = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _graphql(port: int, query: str, timeout_s: float = 90) -> dict:
-    deadline = time.monotonic() + timeout_s
-    body = json.dumps({"query": query}).encode()
-    while True:
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/graphql",
-                data=body,
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:
-                payload = json.load(response)
-            if "errors" not in payload:
-                return payload["data"]
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no GraphQL answer on port {port} within {timeout_s} s")
-        time.sleep(0.5)
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
-    (tmp_path / "dagster_home").mkdir(exist_ok=True)
-    env.update(MEDALLION_HOME=str(tmp_path), DAGSTER_HOME=str(tmp_path / "dagster_home"))
-    return env
 
 
 def _group_alive(pgid: int) -> bool:
@@ -97,7 +62,7 @@ def test_warning_when_bound_beyond_loopback(capsys):
 
 @pytest.mark.slow
 def test_webserver_serves_the_asset_graph(tmp_path):
-    port = _free_port()
+    port = free_port()
     command = [
         str(BIN / "dagster-webserver"),
         "-h",
@@ -107,15 +72,15 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         "-m",
         "medallion.definitions",
     ]
-    process = start_group(command, env=_env(tmp_path), cwd=str(tmp_path))
+    process = start_group(command, env=home_env(tmp_path), cwd=str(tmp_path))
     try:
-        nodes = _graphql(port, ASSET_GRAPH)["assetNodes"]
+        nodes = graphql(port, ASSET_GRAPH)["assetNodes"]
     finally:
         stop_group(process)
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
-    assert by_key["churn/bronze/customers"]["groupName"] == "bronze"
-    assert by_key["churn/silver/customers"]["groupName"] == "silver"
-    assert by_key["churn/gold/customer_features"]["groupName"] == "gold"
+    assert by_key["churn/bronze/customers"]["groupName"] == "churn_bronze"
+    assert by_key["churn/silver/customers"]["groupName"] == "churn_silver"
+    assert by_key["churn/gold/customer_features"]["groupName"] == "churn_gold"
     assert ["churn", "bronze", "usage_events"] in [
         d["path"] for d in by_key["churn/silver/usage_events"]["dependencyKeys"]
     ]
@@ -133,8 +98,8 @@ def test_webserver_serves_the_asset_graph(tmp_path):
 def test_medallion_ui_stops_with_all_children_on_sigterm(tmp_path):
     for name in ("workspace.yaml", "dagster.yaml"):
         (tmp_path / name).write_text((ROOT / name).read_text())
-    port = _free_port()
-    env = _env(tmp_path)
+    port = free_port()
+    env = home_env(tmp_path)
     env.pop("DAGSTER_HOME")
     process = subprocess.Popen(
         [str(BIN / "medallion"), "ui", "--port", str(port)],
@@ -143,7 +108,7 @@ def test_medallion_ui_stops_with_all_children_on_sigterm(tmp_path):
         start_new_session=True,
     )
     try:
-        assert _graphql(port, "{ version }")["version"]
+        assert graphql(port, "{ version }")["version"]
         children = _descendants(process.pid)
         assert len(children) >= 2  # dagster dev, its webserver and daemon
         process.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ from medallion.resources.landing import LandingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
 from medallion.zones.bronze import RESCUED_COLUMN, IngestionReport, ingest_source
+from medallion.zones.column_notes import source_column_notes
 from medallion.zones.tables import describe_table
 
 
@@ -38,6 +39,7 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
     key = bronze_key(spec, source_name)
     table = spec.table("bronze", source_name)
     masked = {*source.pii_columns, RESCUED_COLUMN}
+    notes = source_column_notes(spec, source_name, "bronze")
     description = (
         f"{source.description or source_name.capitalize()}\n\n"
         f"Every new {source.format} file in landing/{spec.name}/{source_name}/ appended as delivered to "
@@ -78,7 +80,10 @@ def build_bronze_asset(spec: ProductSpec, source_name: str) -> dg.AssetsDefiniti
             table_description = describe_table(con, table, masked=masked)
         _log(context, report)
         return dg.MaterializeResult(
-            metadata={**table_metadata(table_description, transform_s), **_file_metadata(report)},
+            metadata={
+                **table_metadata(table_description, transform_s, notes),
+                **_file_metadata(report),
+            },
             check_results=[to_result(outcome, key) for outcome in outcomes],
         )
 

@@ -1,5 +1,10 @@
 """Names shared by the Dagster wiring: tags, groups and resource keys."""
 
+PRODUCT_TAG = "medallion/product"
+"""Tag of every asset, job and run of a product (asset catalog and run filters)."""
+ZONE_TAG = "medallion/zone"
+"""Tag of every asset: bronze, silver, gold, ml, monitoring or service."""
+
 DUCKDB_TAG = {"medallion/db": "duckdb"}
 """Op tag on every asset that writes the DuckDB file; the executor runs one at a time."""
 

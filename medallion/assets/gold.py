@@ -19,6 +19,7 @@ from medallion.checks.versions import compare_versions
 from medallion.resources.warehouse import WarehouseResource
 from medallion.service.publishing import publish_checked
 from medallion.spec import ProductSpec
+from medallion.zones.column_notes import gold_column_notes
 from medallion.zones.gold import GoldBuild, build_gold, window_filter
 from medallion.zones.tables import describe_table, retry_on_one_thread
 
@@ -47,6 +48,7 @@ def _gold_asset(
     table = spec.table("gold", name)
     engine = "polars" if gold.polars else "sql"
     partitioned = is_partitioned(spec, name)
+    notes = gold_column_notes(spec, name)
 
     @dg.asset(
         key=key,
@@ -88,7 +90,7 @@ def _gold_asset(
             )
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(table_description, transform_s),
+                **table_metadata(table_description, transform_s, notes),
                 "full_rebuild": dg.MetadataValue.bool(build.window.full),
                 "plan": dg.MetadataValue.text(_plan_text(build)),
                 "rows_written": dg.MetadataValue.int(build.rows_written),

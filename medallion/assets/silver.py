@@ -22,6 +22,7 @@ from medallion.checks.silver import (
 from medallion.resources.pseudonymization import PseudonymizationResource, hmac_pads
 from medallion.resources.warehouse import WarehouseResource
 from medallion.spec import ProductSpec
+from medallion.zones.column_notes import source_column_notes
 from medallion.zones.silver import SilverCounts, build_silver
 from medallion.zones.tables import describe_table, retry_on_one_thread
 
@@ -32,6 +33,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
     key = silver_key(spec, entity)
     table = spec.table("silver", entity)
     pii = ", ".join(source.pii_columns) or "none"
+    notes = source_column_notes(spec, entity, "silver")
     description = (
         f"{source.description or entity.capitalize()}\n\n"
         f"`{table}`: bronze rows typed and cleaned, deduplicated on {source.key} "
@@ -77,7 +79,7 @@ def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
         )
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(table_description, transform_s),
+                **table_metadata(table_description, transform_s, notes),
                 **_count_metadata(counts),
                 "quarantine_table": dg.MetadataValue.text(spec.table("quarantine", entity)),
             },

@@ -3,7 +3,8 @@ products' zones and a 30-day backfill of deliveries' gold, local profile (one ru
 another: one writer) against lake profile (two runs at once), every run a real
 `dagster asset materialize` with the multiprocess executor.
 
-`python -m medallion.bench.lake [folder]` prints the wall times; figures go to the README.
+`python -m medallion.bench.lake [folder]` prints the wall times with the 1-minute load average
+before and after each (other work on the machine skews them); figures go to the README.
 """
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ def _zones(spec) -> str:
     return ",".join(keys)
 
 
+def _initialize_pools(env: dict[str, str]) -> None:
+    """Every pool's limit created before two runs race to create it (medallion.lake.instance)."""
+    import dagster as dg
+
+    from medallion.build import build_definitions
+    from medallion.lake.instance import initialize_pools
+    from medallion.settings import Settings
+
+    os.environ["MEDALLION_DAGSTER_PG_URL"] = env["MEDALLION_DAGSTER_PG_URL"]
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        initialize_pools(instance, build_definitions(settings=Settings.from_env(env)))
+
+
 def main(folder: Path) -> dict[str, float]:
     specs = [load_spec(PACKAGE_PRODUCTS / name / "product.yaml") for name in PRODUCTS]
     landing = folder / "landing"
@@ -90,6 +104,7 @@ def main(folder: Path) -> dict[str, float]:
                 server.create_database("bench_dagster"), driver="postgresql+psycopg2"
             ),
         }
+        _initialize_pools(lake)
         zones = [(_zones(spec),) for spec in specs]
         ranges = [
             (GOLD, "--partition-range", f"{a.isoformat()}...{b.isoformat()}") for a, b in halves
@@ -108,8 +123,10 @@ def main(folder: Path) -> dict[str, float]:
         }
         figures = {}
         for name, (env, batches) in plan.items():
+            before = os.getloadavg()[0]
             figures[name] = _timed(env, batches)
-            print(f"{name:<60} {figures[name]:7.1f} s", flush=True)
+            load = f"load average {before:.1f} before, {os.getloadavg()[0]:.1f} after"
+            print(f"{name:<66} {figures[name]:7.1f} s  ({load})", flush=True)
     finally:
         postgres.stop(server)
     return figures

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from medallion.assets.constants import FULL_REFRESH_TAG
+from medallion.assets.constants import FULL_REFRESH_TAG, ZONE_TAG
 from medallion.build import build_definitions
 from medallion.settings import Settings
 from medallion.spec import ZONES, ProductSpec
@@ -220,13 +220,11 @@ def run_events(instance: dg.DagsterInstance, run_id: str) -> list[RunEvent]:
 
 
 def zone_assets(defs: dg.Definitions) -> dict[str, str]:
-    """Asset key (user string) to group, for the zone groups only."""
+    """Asset key (user string) to zone, for the bronze, silver and gold assets only (the zone
+    is the asset's `medallion/zone` tag)."""
     graph = defs.resolve_asset_graph()
-    return {
-        key.to_user_string(): graph.get(key).group_name
-        for key in graph.get_all_asset_keys()
-        if graph.get(key).group_name in ZONES
-    }
+    zones = {key: graph.get(key).tags.get(ZONE_TAG) for key in graph.get_all_asset_keys()}
+    return {key.to_user_string(): zone for key, zone in zones.items() if zone in ZONES}
 
 
 def run_pipeline(
@@ -247,7 +245,7 @@ def run_pipeline(
             definitions,
             instance=instance,
             resources=defs.resources,
-            selection=dg.AssetSelection.groups(*ZONES),
+            selection=dg.AssetSelection.assets(*[dg.AssetKey.from_user_string(k) for k in zone_of]),
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             tags={FULL_REFRESH_TAG: "true"} if full_refresh else None,

@@ -3,7 +3,8 @@
 DuckLake has no PRIMARY KEY or UNIQUE constraints, hence no `INSERT OR REPLACE`; everything
 else the zones and checks run (CREATE OR REPLACE TABLE in a transaction, ALTER TABLE ADD
 COLUMN, DELETE, UPDATE, temporary tables, information_schema) works on both unchanged. Where
-a key is declared on a file it is enforced there; on the lake the writers keep it (a replace is one MERGE).
+a key is declared on a file it is enforced there; on the lake the writers keep it (a replace is
+one MERGE), and two writers racing to append the same file are made to conflict (`claim`).
 """
 
 from __future__ import annotations
@@ -47,3 +48,26 @@ def insert_or_replace(
                 VALUES ({", ".join(f"n.{column}" for column in columns)})""",
         values,
     )
+
+
+def _claim_table(schema: str, source: str) -> str:
+    return f"{schema}._claim_{source}"
+
+
+def ensure_claim(con: duckdb.DuckDBPyConnection, schema: str, source: str) -> None:
+    """On the lake, the one-row table `claim` updates (nothing on a file)."""
+    if not on_lake(con):
+        return
+    table = _claim_table(schema, source)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} (claims BIGINT NOT NULL)")
+    con.execute(f"INSERT INTO {table} SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {table})")
+
+
+def claim(con: duckdb.DuckDBPyConnection, schema: str, source: str) -> None:
+    """Inside a transaction appending to `source`'s bronze and the ledger: on a file the
+    ledger's PRIMARY KEY refuses a second writer appending the same file; the lake has no
+    keys, so each such transaction updates the source's claim row, and DuckLake refuses the
+    second of two concurrent commits that both deleted from one table: it rolls back and is
+    run again (finding the file in the ledger) instead of appending the file twice."""
+    if on_lake(con):
+        con.execute(f"UPDATE {_claim_table(schema, source)} SET claims = claims + 1")

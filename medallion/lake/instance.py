@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import yaml
 
 MAX_CONCURRENT_RUNS = 4
@@ -56,3 +57,24 @@ def write_instance_yaml(dagster_home: Path, data: Path) -> Path:
         + yaml.safe_dump(instance_config(data), sort_keys=False)
     )
     return path
+
+
+def pools(defs: dg.Definitions) -> set[str]:
+    """The concurrency pools the Definitions' assets name (one per zone table)."""
+    found = set()
+    for asset in defs.assets or []:
+        if isinstance(asset, dg.AssetsDefinition):
+            found.update(op.pool for op in asset.node_def.iterate_op_defs() if op.pool)
+    return found
+
+
+def initialize_pools(instance: dg.DagsterInstance, defs: dg.Definitions) -> int:
+    """Give every pool its default limit before runs start in parallel; returns the pools.
+
+    Dagster creates a pool's limit when a step first claims it; two runs doing so at once on
+    PostgreSQL fail one of them (a unique violation on `concurrency_limits`, dagster 1.13.27).
+    """
+    names = pools(defs)
+    for name in sorted(names):
+        instance.event_log_storage.initialize_concurrency_limit_to_default(name)
+    return len(names)

@@ -31,8 +31,10 @@ MLFLOW_DATABASE = "medallion_mlflow"
 
 
 def lake_settings(env: Mapping[str, str], data: Path) -> dict[str, str | None]:
-    """The Settings fields of the profile: profile, catalog target, data path and the MLflow
-    artifact root."""
+    """The Settings fields of the profile: profile, catalog target (and the variable holding
+    it, when one does), data path and the MLflow artifact root. A catalog derived from
+    MEDALLION_PG_URL is written into the resource's config: keep its password in ~/.pgpass or
+    PGPASSWORD (libpq reads both), or set MEDALLION_LAKE_CATALOG."""
     from medallion.lake.catalog import postgres_target
     from medallion.lake.postgres import from_url
 
@@ -45,6 +47,7 @@ def lake_settings(env: Mapping[str, str], data: Path) -> dict[str, str | None]:
     return {
         "profile": profile,
         "lake_catalog": catalog,
+        "lake_catalog_env": CATALOG_ENV if env.get(CATALOG_ENV) else None,
         "lake_data_path": env.get(DATA_PATH_ENV) or str(data / "lake"),
         "artifact_root": env.get(ARTIFACT_ROOT_ENV) or None,
     }

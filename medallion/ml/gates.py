@@ -33,6 +33,15 @@ class GateOutcome:
     thresholds: dict[str, float] = field(default_factory=dict)
 
 
+def verdict(outcomes: Sequence[GateOutcome], pending: Sequence[str] = ()) -> str:
+    """One short word on a model's gates, for the MLflow runs table: `failed: bias, latency`,
+    `pending: latency` while a gate is still to be judged, else `passed`."""
+    failed = [g.gate for g in outcomes if not g.passed]
+    if failed:
+        return "failed: " + ", ".join(failed)
+    return "pending: " + ", ".join(pending) if pending else "passed"
+
+
 def accuracy_gate(
     metric: str, candidate: float, baseline: float, baseline_label: str, tolerance: float
 ) -> GateOutcome:

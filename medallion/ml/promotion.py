@@ -19,9 +19,16 @@ import pandas as pd
 from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
-from medallion.ml import registry
+from medallion.ml import links, registry
 from medallion.ml.card import CardLinks, write_card
-from medallion.ml.gates import Candidate, GateOutcome, Promotion, choose_champion, latency_gate
+from medallion.ml.gates import (
+    Candidate,
+    GateOutcome,
+    Promotion,
+    choose_champion,
+    latency_gate,
+    verdict,
+)
 from medallion.ml.latency import LatencyReport, measure_latency
 from medallion.ml.records import CandidateRecord
 from medallion.ml.workflow import prepare
@@ -97,11 +104,10 @@ def _record_latency(
     client: MlflowClient, name: str, record: CandidateRecord, timing: Timing
 ) -> None:
     gate = timing.gate
-    passed = gate.passed and all(g.passed for g in record.gates)
     tags = {
         "gate.latency": "passed" if gate.passed else "failed",
         "gate.latency.reason": gate.summary,
-        "gates": "passed" if passed else "failed",
+        links.GATES_TAG: verdict([*record.gates, gate]),
     }
     metrics = timing.report.as_metrics() | {"gate/latency": float(gate.passed)}
     if timing.vs_champion is not None:

@@ -15,9 +15,11 @@ from importlib import metadata
 from pathlib import Path
 
 from mlflow import MlflowClient
+from mlflow.entities import ViewType
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from medallion.ml import links
 from medallion.spec import ProductSpec
 
 FINGERPRINT = "fingerprint"
@@ -25,6 +27,8 @@ FINGERPRINT = "fingerprint"
 CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER_PREFIX = "challenger-"
+
+DEFAULT_EXPERIMENT_ID = "0"
 
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
 
@@ -41,19 +45,73 @@ def challenger_alias(variant: str) -> str:
     return f"{CHALLENGER_PREFIX}{variant}"
 
 
-def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None) -> str:
-    """The experiment's id, creating it (or restoring it when deleted) if needed."""
+def ensure_experiment(
+    client: MlflowClient,
+    name: str,
+    artifact_location: str | None,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """The experiment's id, creating it (or restoring it when deleted) if needed, with `tags`
+    set (an experiment made by an earlier version gets them too). MLflow's empty `Default`
+    experiment is deleted on the way, so the UI lists the products' experiments only."""
+    drop_empty_default(client)
+    tags = tags or {}
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return client.create_experiment(name, artifact_location=artifact_location)
+            return client.create_experiment(name, artifact_location=artifact_location, tags=tags)
         except MlflowException:
             experiment = client.get_experiment_by_name(name)
             if experiment is None:
                 raise
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
+    for key, value in tags.items():
+        if experiment.tags.get(key) != value:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
     return experiment.experiment_id
+
+
+def product_experiment(
+    client: MlflowClient, spec: ProductSpec, artifact_location: str | None
+) -> str:
+    """The product's experiment, tagged so that the MLflow UI opens its runs table
+    (medallion.ml.links)."""
+    return ensure_experiment(
+        client, experiment_name(spec), artifact_location, links.experiment_tags(spec)
+    )
+
+
+def drop_empty_default(client: MlflowClient) -> None:
+    """Delete MLflow's `Default` experiment (id 0, created with every new tracking database)
+    while no run uses it; a deleted experiment is not created again."""
+    try:
+        default = client.get_experiment(DEFAULT_EXPERIMENT_ID)
+    except MlflowException:
+        return
+    if default.lifecycle_stage != "active" or default.name != "Default":
+        return
+    runs = client.search_runs([DEFAULT_EXPERIMENT_ID], max_results=1, run_view_type=ViewType.ALL)
+    if not runs:
+        with contextlib.suppress(MlflowException):
+            client.delete_experiment(DEFAULT_EXPERIMENT_ID)
+
+
+def runs_links(client: MlflowClient, specs: list[ProductSpec], ui_url: str) -> list[str]:
+    """One line per product with models: the link to its runs table in the MLflow UI at
+    `ui_url` (what `medallion ui` and the demo summary print)."""
+    names = [experiment_name(s) for s in specs if s.model is not None and s.model.variants]
+    return links.product_links(ui_url, experiment_ids(client, names))
+
+
+def experiment_ids(client: MlflowClient, names: list[str]) -> dict[str, str | None]:
+    """Each name's active experiment id, None where there is none yet."""
+    found = {}
+    for name in names:
+        experiment = client.get_experiment_by_name(name)
+        active = experiment is not None and experiment.lifecycle_stage == "active"
+        found[name] = experiment.experiment_id if active else None
+    return found
 
 
 def ensure_registered_model(client: MlflowClient, name: str, description: str | None) -> None:

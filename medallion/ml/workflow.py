@@ -25,11 +25,11 @@ import polars as pl
 from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
-from medallion.ml import registry
+from medallion.ml import links, registry
 from medallion.ml.bias import BiasEvaluation, evaluate_bias
 from medallion.ml.card import write_card
 from medallion.ml.decision import DecisionModel
-from medallion.ml.gates import GateOutcome, accuracy_gate
+from medallion.ml.gates import GateOutcome, accuracy_gate, verdict
 from medallion.ml.metrics import (
     GroupMetrics,
     bootstrap_intervals,
@@ -252,9 +252,7 @@ def run_baseline(
 
     model = _model(spec)
     client = tracking.activate()
-    experiment_id = registry.ensure_experiment(
-        client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
-    )
+    experiment_id = registry.product_experiment(client, spec, tracking.artifact_location(spec.name))
     name = registry.registered_model_name(spec)
     registry.ensure_registered_model(client, name, spec.description)
     data = prepare(spec, snapshot)
@@ -430,9 +428,7 @@ def run_variant(
     """
     model = _model(spec)
     client = tracking.activate()
-    experiment_id = registry.ensure_experiment(
-        client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
-    )
+    experiment_id = registry.product_experiment(client, spec, tracking.artifact_location(spec.name))
     phases: dict[str, float] = {}
     with timed(phases, "prepare"):
         data = prepare(spec, snapshot)
@@ -611,7 +607,9 @@ def _log_artifacts(spec: ProductSpec, variant: str, evaluation: _Evaluation) -> 
 
 
 def _gate_tags(gates: list[GateOutcome]) -> dict[str, str]:
-    tags = {}
+    """Each gate's outcome and reason, and the verdict shown in the runs table (latency is
+    judged by the champion step)."""
+    tags = {links.GATES_TAG: verdict(gates, pending=("latency",))}
     for gate in gates:
         tags[f"gate.{gate.gate}"] = "passed" if gate.passed else "failed"
         tags[f"gate.{gate.gate}.reason"] = gate.summary[:5000]

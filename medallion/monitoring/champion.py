@@ -128,9 +128,7 @@ def monitoring_run(spec: ProductSpec, champion: Champion, tracking: TrackingReso
     """The id of the champion version's monitoring run, created (nested under the champion's
     training run) on its first evaluation."""
     client = tracking.activate()
-    experiment_id = registry.ensure_experiment(
-        client, registry.experiment_name(spec), tracking.artifact_location(spec.name)
-    )
+    experiment_id = registry.product_experiment(client, spec, tracking.artifact_location(spec.name))
     found = client.search_runs(
         [experiment_id],
         filter_string=(

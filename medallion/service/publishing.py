@@ -7,7 +7,8 @@ place, then `current.json` (the manifest of the version to read) is replaced ato
 A reader reads `current.json` and then the immutable folder it names, so it sees either the
 old or the new version, never a mix, and never waits for (or slows) a pipeline run. The last
 `service.keep_published` versions are kept so that a reader holding the previous manifest
-still finds its file.
+still finds its file. On the lake profile a version also records the DuckLake snapshot it was
+copied from (`extra["lake_snapshot"]`): the catalog read as of it gives the same rows.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from pathlib import Path
 import duckdb
 
 from medallion.checks.outcome import CheckOutcome
+from medallion.lake.dialect import on_lake
+from medallion.lake.timetravel import SNAPSHOT_KEY, pinned_snapshot
 from medallion.ml.snapshot import file_digest
 from medallion.spec import ProductSpec
+from medallion.zones.column_notes import gold_column_notes
 from medallion.zones.sql import literal
 
 CURRENT = "current.json"
@@ -84,19 +88,6 @@ class Publication:
         return cls(**raw)
 
 
-def column_descriptions(spec: ProductSpec, name: str) -> dict[str, str]:
-    """A gold column's description: declared on the gold product, else on a source column of
-    the same name, else the model's target."""
-    found: dict[str, str] = {}
-    for source in spec.sources.values():
-        for column, declared in source.columns.items():
-            if declared.description:
-                found.setdefault(column, declared.description)
-    if spec.model is not None and spec.model.table == name:
-        found.setdefault(spec.model.target, f"the model's target ({spec.model.task})")
-    return found | dict(spec.gold[name].columns)
-
-
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
@@ -111,8 +102,19 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ProductSpec, name: str) -> li
     this keeps a served snapshot free of them even if that check changes)."""
     pii = {c for source in spec.sources.values() for c in source.pii_columns}
     described = con.execute(f"DESCRIBE {spec.table('gold', name)}").fetchall()
-    notes = column_descriptions(spec, name)
+    notes = gold_column_notes(spec, name)
     return [Column(c, kind, notes.get(c)) for c, kind, *_ in described if c not in pii]
+
+
+def _copy(con: duckdb.DuckDBPyConnection, statement: str) -> dict[str, object]:
+    """Run the COPY; on the lake inside one read transaction, returning the DuckLake snapshot
+    it read (medallion.lake.timetravel): the same rows can be read from the catalog as of it."""
+    if not on_lake(con):
+        con.execute(statement)
+        return {}
+    with pinned_snapshot(con) as snapshot:
+        con.execute(statement)
+    return {SNAPSHOT_KEY: snapshot}
 
 
 def publish(
@@ -134,9 +136,10 @@ def publish(
     try:
         selected = ", ".join(quote(c.name) for c in columns)
         target = staging / DATA_FILE
-        con.execute(
+        extra = _copy(
+            con,
             f"COPY (SELECT {selected} FROM {spec.table('gold', name)}) TO {literal(str(target))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
+            "(FORMAT parquet, COMPRESSION zstd)",
         )
         rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(target))})").fetchone()
         digest = file_digest(target)
@@ -156,6 +159,7 @@ def publish(
             time_column=temporal[0] if temporal else None,
             checks=checks,
             run_id=run_id,
+            extra=extra,
         )
         _write_atomic(staging / MANIFEST, publication.to_json())
         os.rename(staging, publication.folder(root))

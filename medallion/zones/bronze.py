@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from medallion.lake.dialect import claim, ensure_claim
 from medallion.spec import ProductSpec, SourceSpec
 from medallion.zones import landing as files
 from medallion.zones.landing import LEDGER, FileState, discover, file_sha256
@@ -111,6 +112,7 @@ def ensure_bronze(con: duckdb.DuckDBPyConnection, spec: ProductSpec, source_name
         "_row_number BIGINT NOT NULL",
     ]
     files.ensure_landing_tables(con, schema)
+    ensure_claim(con, schema, source_name)
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})")
     if source.format == "parquet":
         con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {RETYPED_COLUMN} VARCHAR")
@@ -297,7 +299,9 @@ def _record(
     counts: _Counts,
     stamp: datetime,
 ) -> None:
-    """The file's ledger row; its key (source, content hash) refuses a second append."""
+    """The file's ledger row; its key (source, content hash) refuses a second append (on the
+    lake, the source's claim makes a racing second append conflict)."""
+    claim(con, ledger.rsplit(".", 1)[0], landing.source)
     con.execute(
         f"""INSERT INTO {ledger} (source, file_name, path, sha256, size_bytes, batch_id,
                 row_count, malformed_rows, extra_columns, missing_columns, retyped_columns,
@@ -549,6 +553,10 @@ def ingest_file(
         return None
     stamp = ingested_at or datetime.now(UTC).replace(tzinfo=None)
     with transaction(con):
+        # again inside: a writer that appended the file since is seen here, or (on the lake)
+        # its concurrent commit conflicts with ours (medallion.lake.dialect.claim)
+        if _already_ingested(con, f"{spec.schema('bronze')}.{LEDGER}", landing):
+            return None
         return _append(con, spec, source_name, landing, stamp)
 
 
@@ -645,16 +653,17 @@ def _take(con, spec, source_name, pending: dict[str, LandingFile], report: Inges
     stamp = datetime.now(UTC).replace(tzinfo=None)
     source = spec.sources[source_name]
     together = source.format == "parquet" and not set(PARQUET_SCAN_COLUMNS) & set(source.columns)
+    ledger = f"{spec.schema('bronze')}.{LEDGER}"
     try:
         with transaction(con):
-            if together:
-                appended = _append_parquet_files(
-                    con, spec, source_name, list(pending.values()), stamp
-                )
+            # looked up again inside: a writer that appended a file since is seen here, or
+            # (on the lake) its concurrent commit conflicts with ours (lake.dialect.claim)
+            fresh = [f for f in pending.values() if not _already_ingested(con, ledger, f)]
+            if together and fresh:
+                appended = _append_parquet_files(con, spec, source_name, fresh, stamp)
             else:
                 appended = [
-                    (landing, _append(con, spec, source_name, landing, stamp))
-                    for landing in pending.values()
+                    (landing, _append(con, spec, source_name, landing, stamp)) for landing in fresh
                 ]
     except LandingFileError:
         appended = []

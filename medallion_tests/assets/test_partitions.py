@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from medallion.assets.constants import FULL_REFRESH_TAG
+from medallion.assets.constants import FULL_REFRESH_TAG, ZONE_TAG
 from medallion.build import build_definitions
 from medallion.generate.product import run_generator
 from medallion.settings import PACKAGE_PRODUCTS
@@ -53,7 +53,11 @@ def _gold(spec, settings):
 
 
 def _zones() -> dg.AssetSelection:
-    return dg.AssetSelection.groups("bronze", "silver", "gold")
+    return (
+        dg.AssetSelection.tag(ZONE_TAG, "bronze")
+        | dg.AssetSelection.tag(ZONE_TAG, "silver")
+        | dg.AssetSelection.tag(ZONE_TAG, "gold")
+    )
 
 
 def test_incremental_gold_is_daily_partitioned_with_single_run_backfills(deliveries):
@@ -79,7 +83,7 @@ def test_latest_day_then_a_single_run_backfill_of_every_day_equal_a_full_rebuild
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute(f"SELECT max(day) FROM {table}").fetchone()[0].isoformat() == newest
 
-    gold = dg.AssetSelection.groups("gold")
+    gold = dg.AssetSelection.tag(ZONE_TAG, "gold")
     before = len(instance.get_runs())
     backfill = _run(defs, instance, gold, tags={RANGE_START: "2026-01-01", RANGE_END: newest})
     assert backfill.success and len(instance.get_runs()) == before + 1

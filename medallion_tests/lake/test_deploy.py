@@ -33,6 +33,24 @@ def test_celery_definitions_load_on_the_lake_profile(monkeypatch, tmp_path):
     assert warehouse.database.startswith("ducklake:postgres:dbname=medallion_lake")
 
 
+def test_the_catalog_password_stays_out_of_the_resource_config(monkeypatch, tmp_path):
+    """What the UI shows of the resources (the repository snapshot) names the variable."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    from medallion.build import build_definitions
+
+    monkeypatch.setenv("MEDALLION_HOME", str(tmp_path))
+    monkeypatch.setenv("MEDALLION_PROFILE", "lake")
+    monkeypatch.setenv(
+        "MEDALLION_LAKE_CATALOG",
+        "ducklake:postgres:dbname=medallion_lake host=pg.internal user=medallion password=s3cret",
+    )
+    snapshot = serialize_value(RepositorySnap.from_def(build_definitions().get_repository_def()))
+    assert "s3cret" not in snapshot
+    assert "MEDALLION_LAKE_CATALOG" in snapshot
+
+
 @pytest.mark.parametrize("instance_home", ["deploy", "demo"])
 def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_home):
     database = pg_server.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
@@ -51,9 +69,14 @@ def test_instances_load_on_postgres(pg_server, monkeypatch, tmp_path, instance_h
         assert instance.get_runs() == []
 
 
-def test_the_worker_config_is_a_valid_celery_executor_config():
+def test_the_worker_config_reads_broker_and_backend_from_the_environment(monkeypatch):
     from dagster_celery.cli import get_validated_config
 
+    broker = "sqla+postgresql+psycopg2://medallion@pg.internal:5432/medallion_celery"
+    monkeypatch.setenv("MEDALLION_CELERY_BROKER", broker)
+    monkeypatch.setenv("MEDALLION_CELERY_BACKEND", "db+" + broker.removeprefix("sqla+"))
     config = get_validated_config(str(DEPLOY / "worker.yaml"))
-    assert config["broker"].startswith("sqla+postgresql+psycopg2://")
-    assert config["backend"].startswith("db+postgresql+psycopg2://")
+    assert config["broker"] == broker
+    assert (
+        config["backend"] == "db+postgresql+psycopg2://medallion@pg.internal:5432/medallion_celery"
+    )

@@ -14,12 +14,14 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from medallion.build import build_definitions
 from medallion.generate.product import run_generator
-from medallion.lake.instance import write_instance_yaml
+from medallion.lake.instance import initialize_pools, write_instance_yaml
 from medallion.resources.warehouse import connect
-from medallion.settings import PACKAGE_PRODUCTS
+from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import load_spec
 
 WORLD = {"churn": {"customers": 150}, "deliveries": {"shipments": 300}}
@@ -74,7 +76,7 @@ def wait_all(processes) -> list[str]:
 
 
 @pytest.mark.slow
-def test_parallel_runs_on_the_lake_with_a_reader(tmp_path, pg_server, lake_target):
+def test_parallel_runs_on_the_lake_with_a_reader(monkeypatch, tmp_path, pg_server, lake_target):
     landing = tmp_path / "landing"
     specs = [load_spec(PACKAGE_PRODUCTS / name / "product.yaml") for name in WORLD]
     for spec in specs:
@@ -91,6 +93,9 @@ def test_parallel_runs_on_the_lake_with_a_reader(tmp_path, pg_server, lake_targe
         "MEDALLION_DAGSTER_PG_URL": pg_server.url(dagster_db, driver="postgresql+psycopg2"),
         "DAGSTER_HOME": str(home),
     }
+    monkeypatch.setenv("MEDALLION_DAGSTER_PG_URL", env["MEDALLION_DAGSTER_PG_URL"])
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # as a deployment does once
+        assert initialize_pools(instance, build_definitions(settings=Settings.from_env(env))) > 0
     reader = Reader(lake_target)
     reader.start()
     try:

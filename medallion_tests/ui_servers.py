@@ -1,0 +1,62 @@
+"""Helpers of the tests that start servers: free loopback ports, the environment of a scratch
+home, and waiting for a server to answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def graphql(port: int, query: str, timeout_s: float = 90) -> dict:
+    """The data of a Dagster GraphQL query, retried until the webserver answers it."""
+    deadline = time.monotonic() + timeout_s
+    body = json.dumps({"query": query}).encode()
+    while True:
+        try:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/graphql",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                payload = json.load(response)
+            if "errors" not in payload:
+                return payload["data"]
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no GraphQL answer on port {port} within {timeout_s} s")
+        time.sleep(0.5)
+
+
+def wait_for_http(url: str, timeout_s: float = 90) -> None:
+    """Return once `url` answers 200."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+        time.sleep(0.5)
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """This process's environment without MEDALLION_* and DAGSTER_*, pointed at `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DAGSTER_"))}
+    (home / "dagster_home").mkdir(exist_ok=True)
+    env.update(MEDALLION_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"))
+    return env
