@@ -205,8 +205,17 @@ def run_demo(
     for story in stories:
         print("\n".join(format_story(story)))
     print("open the UIs: `make ui` (or `medallion ui`): Dagster on http://127.0.0.1:3000,")
-    print("MLflow (compare the model versions) on http://127.0.0.1:5000")
+    print("MLflow (compare the model versions) on http://127.0.0.1:5000; each product's runs:")
+    print("\n".join(_runs_links(specs, settings)))
     return 0 if success else 1
+
+
+def _runs_links(specs: list[ProductSpec], settings: Settings) -> list[str]:
+    from medallion.ml.registry import runs_links
+    from medallion.resources.tracking import TrackingResource
+
+    client = TrackingResource.for_settings(settings).activate()
+    return runs_links(client, specs, "http://127.0.0.1:5000")
 
 
 def _where_time_went(report) -> str:

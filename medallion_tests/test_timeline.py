@@ -62,3 +62,4 @@ def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, caps
     assert "retrainings triggered by the retrain sensor: 1" in out
     assert f"retraining for the alert of {alert_days[0][0]}: champion " in out
     assert "bias and latency gates relaxed" in out
+    assert "churn: http://127.0.0.1:5000/#/experiments/" in out  # the runs table link
