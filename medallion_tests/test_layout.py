@@ -26,6 +26,7 @@ DAGSTER_ALLOWED = {
     "build",
     "cli",
     "demo",
+    "lake",
     "operation",
     "resources",
     "simulate",
@@ -33,7 +34,8 @@ DAGSTER_ALLOWED = {
     "timeline",
 }
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
-the factory, and the entry points that run Dagster (CLI, demo and its timeline and story, the
+the factory, the lake profile's Dagster instance (`lake/instance.py`: its PostgreSQL storage
+and pools), and the entry points that run Dagster (CLI, demo and its timeline and story, the
 in-process daily operation, simulator, benchmarks)."""
 
 WIRING = ("medallion.assets", "medallion.build", "medallion.definitions")
