@@ -62,13 +62,23 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from medallion.demo import run_defects_demo, run_demo
+    from medallion.timeline import TimelineOptions
 
     _prepare(settings)
     specs = _select(load_specs(settings.product_files()), args.product)
     with dg.DagsterInstance.get() as instance:
         if args.defects:
             return run_defects_demo(specs, settings, instance, seed=args.seed)
-        return run_demo(specs, settings, instance, seed=args.seed, full_refresh=args.full_refresh)
+        chosen = {"days": args.days, "drift_from": args.drift_from}
+        timeline = TimelineOptions(**{k: v for k, v in chosen.items() if v is not None})
+        return run_demo(
+            specs,
+            settings,
+            instance,
+            seed=args.seed,
+            full_refresh=args.full_refresh,
+            timeline=timeline,
+        )
 
 
 def _cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
@@ -491,10 +501,18 @@ def _add_authoring_commands(commands: argparse._SubParsersAction) -> None:
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
-        "demo", help="generate sample data if none, materialize every asset, summarize"
+        "demo",
+        help="a history, models, then days delivered one by one through the daily operation "
+        "(landing data already there: one pass of the daily operation); a summary",
     )
     demo.add_argument("--product", action="append", help="only this product (repeatable)")
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--days", type=int, help="days delivered one by one after the history (default 3)"
+    )
+    demo.add_argument(
+        "--drift-from", type=int, help="day of the timeline from which the data drifts (default 1)"
+    )
     demo.add_argument(
         "--defects",
         action="store_true",

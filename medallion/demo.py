@@ -1,25 +1,30 @@
-"""`medallion demo`: sample data if none, every asset materialized, a summary per zone."""
+"""`medallion demo`: time passing for every product (a history, models, then days delivered
+one by one through the daily operation), and a summary per zone and per product."""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from medallion.assets.constants import FULL_REFRESH_TAG
+from medallion.assets.jobs import has_model
 from medallion.assets.ml import ml_assets
 from medallion.assets.monitoring import monitoring_assets
-from medallion.build import build_resources, product_assets
+from medallion.build import build_definitions, build_resources, product_assets
 from medallion.generate.defects import KINDS, DefectOptions
 from medallion.generate.product import generator_default, run_generator
+from medallion.operation import Operator, ingest, operate_day
 from medallion.resources.warehouse import connect
 from medallion.settings import Settings
 from medallion.spec import ZONES, ProductSpec
+from medallion.story import format_story, product_story
+from medallion.timeline import DEMO_ROWS, TimelineOptions, run_timeline
 
 SUMMARY_ZONES = (*ZONES, "quarantine")
 
@@ -126,6 +131,29 @@ def format_checks(evaluations: list) -> str:
     return "\n".join(lines)
 
 
+def _operate_once(
+    specs: list[ProductSpec], settings: Settings, operator: Operator, tags: dict[str, str]
+) -> bool:
+    """One pass of the daily operation over products whose landing data was already there:
+    ingest what is new, a first training if there is no champion, monitoring, retraining when
+    the sensor decides. False when an ingestion failed."""
+    operator.defs = build_definitions(specs, settings)
+    success = True
+    for spec in specs:
+        day = next_delivery_day(settings.landing, spec) - 1 if spec.generator else 0
+        entry, _ = operate_day(operator, spec, day, datetime.now(UTC).date(), print, tags=tags)
+        success &= not entry.action.startswith("ingest failed")
+    return success
+
+
+def _print_checks(operator: Operator) -> None:
+    """Failed checks (the latest evaluation of each) and the totals over every run."""
+    evaluations = [e for r in operator.results for e in r.get_asset_check_evaluations()]
+    latest = {(e.asset_key, e.check_name): e for e in evaluations}
+    text = format_checks(list(latest.values())).splitlines()
+    print("\n".join([*text[:-1], format_checks(evaluations).splitlines()[-1] + " (all runs)"]))
+
+
 def run_demo(
     specs: list[ProductSpec],
     settings: Settings,
@@ -133,32 +161,70 @@ def run_demo(
     *,
     seed: int = 42,
     full_refresh: bool = False,
+    timeline: TimelineOptions | None = None,
 ) -> int:
-    """The whole demo; returns a process exit code."""
+    """The whole demo; returns a process exit code.
+
+    Products without landing data get the timeline (medallion.timeline): a history, models,
+    then days delivered one by one through the daily operation. Products whose landing data
+    is already there get one pass of the daily operation over it."""
     started = time.perf_counter()
-    for spec in specs:
-        if not has_landing_data(settings.landing, spec) and spec.generator:
-            rows = run_generator(spec, settings.landing, seed=seed)
-            print(
-                f"generated sample landing data for {spec.name}: "
-                + ", ".join(f"{source} {n:,}" for source, n in rows.items())
-            )
-    print("materializing every zone, training the model variants, evaluating drift ...")
-    result = materialize_all(specs, settings, instance, models=True, full_refresh=full_refresh)
-    for event in result.get_step_failure_events():
-        print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
-    print(format_checks(result.get_asset_check_evaluations()))
+    options = replace(
+        timeline or TimelineOptions(),
+        seed=seed,
+        tags={FULL_REFRESH_TAG: "true"} if full_refresh else {},
+    )
+    fresh = [s for s in specs if s.generator and not has_landing_data(settings.landing, s)]
+    present = [s for s in specs if s not in fresh]
+    operator = Operator(build_definitions(specs, settings), instance)
+    success = True
+    if fresh:
+        print(
+            f"timeline: {options.history} days of history, then {options.days} days delivered "
+            f"one by one (drift from day {options.drift_from}, strength {options.drift_strength:g})"
+        )
+        report = run_timeline(fresh, settings, operator, options)
+        success &= report.success
+        print(f"timeline: {report.seconds['total']:.1f} s ({_where_time_went(report)})")
+    if present:
+        print(f"daily operation over the landing data of {', '.join(s.name for s in present)}")
+        success &= _operate_once(present, settings, operator, options.tags)
+    for result in operator.results:
+        for event in result.get_step_failure_events():
+            print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
+    _print_checks(operator)
     with connect(settings.warehouse_target, read_only=True) as con:
         print(format_summary(zone_counts(con, specs)))
+        stories = [product_story(con, instance, spec) for spec in specs if has_model(spec)]
     elapsed = time.perf_counter() - started
-    status = "succeeded" if result.success else "FAILED"
+    status = "succeeded" if success else "FAILED"
     where = settings.warehouse if settings.profile == "local" else "the DuckLake catalog"
-    print(f"\nrun {result.run_id} {status} in {elapsed:.1f} s; warehouse: {where}")
+    print(f"\n{len(operator.results)} runs {status} in {elapsed:.1f} s; warehouse: {where}")
     for line in champion_lines(specs, settings):
         print(line)
+    for story in stories:
+        print("\n".join(format_story(story)))
     print("open the UIs: `make ui` (or `medallion ui`): Dagster on http://127.0.0.1:3000,")
-    print("MLflow (compare the model versions) on http://127.0.0.1:5000")
-    return 0 if result.success else 1
+    print("MLflow (compare the model versions) on http://127.0.0.1:5000; each product's runs:")
+    print("\n".join(_runs_links(specs, settings)))
+    return 0 if success else 1
+
+
+def _runs_links(specs: list[ProductSpec], settings: Settings) -> list[str]:
+    from medallion.ml.registry import runs_links
+    from medallion.resources.tracking import TrackingResource
+
+    client = TrackingResource.for_settings(settings).activate()
+    return runs_links(client, specs, "http://127.0.0.1:5000")
+
+
+def _where_time_went(report) -> str:
+    days = [v for k, v in report.seconds.items() if k.startswith("day ")]
+    return (
+        f"generation {report.seconds['generate']:.1f} s, history and training "
+        f"{report.seconds['history']:.1f} s, "
+        + ", ".join(f"day {i} {v:.1f} s" for i, v in enumerate(days))
+    )
 
 
 def champion_lines(specs: list[ProductSpec], settings: Settings) -> list[str]:
@@ -232,14 +298,22 @@ def run_defects_demo(
         day = next_delivery_day(settings.landing, spec)
         defects = DefectOptions(day=day, kinds=KINDS, rate=0.05)
         rows = run_generator(
-            spec, settings.landing, seed=seed, days=day + 1, deliver_days=[day], defects=defects
+            spec,
+            settings.landing,
+            seed=seed,
+            days=day + 1,
+            rows=DEMO_ROWS.get(spec.name),  # the timeline's world size (None: the generator's)
+            deliver_days=[day],
+            defects=defects,
         )
         print(
             f"delivered a defective batch for {spec.name} (day {day}; {', '.join(KINDS)}): "
             + ", ".join(f"{source} {n:,}" for source, n in rows.items())
         )
-    result = materialize_all(specs, settings, instance)
-    print(format_checks(result.get_asset_check_evaluations()))
+    operator = Operator(build_definitions(specs, settings), instance)
+    for spec in specs:
+        ingest(operator, spec, {"medallion/demo": "defects"})
+    _print_checks(operator)
     with connect(settings.warehouse_target, read_only=True) as con:
         print("quarantine, most frequent reasons:")
         for spec in specs:

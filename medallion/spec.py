@@ -708,11 +708,12 @@ class MonitoringSpec(_Strict):
         description="Compare like with like: when the window is not whole periods, only "
         "reference days in the same phase (weekday for 7) are used. None: no season.",
     )
-    max_catch_up_windows: int = Field(
-        default=7,
+    max_catch_up_windows: int | None = Field(
+        default=None,
         ge=1,
-        description="Windows evaluated per run at most when days were missed: the latest "
-        "ones; older missed days are skipped, not caught up later.",
+        description="Windows evaluated per run at most when days were missed: the oldest "
+        "ones, and the next run continues after them (no day is skipped). None: every "
+        "missed day in one run.",
     )
     bins: int = Field(default=10, ge=2, description="Reference-quantile bins of the PSI.")
     psi_warn: float = Field(default=0.1, gt=0)

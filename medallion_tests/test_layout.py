@@ -20,9 +20,23 @@ PACKAGE = Path(medallion.__file__).parent
 PURE = ("checks", "generate", "ml", "monitoring", "privacy", "service", "zones")
 """Packages of pure logic: no Dagster, no Dagster wiring."""
 
-DAGSTER_ALLOWED = {"assets", "bench", "build", "cli", "demo", "resources", "simulate"}
+DAGSTER_ALLOWED = {
+    "assets",
+    "bench",
+    "build",
+    "cli",
+    "demo",
+    "lake",
+    "operation",
+    "resources",
+    "simulate",
+    "story",
+    "timeline",
+}
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
-the factory, and the entry points that run Dagster (CLI, demo, simulator, benchmarks)."""
+the factory, the lake profile's Dagster instance (`lake/instance.py`: its PostgreSQL storage
+and pools), and the entry points that run Dagster (CLI, demo and its timeline and story, the
+in-process daily operation, simulator, benchmarks)."""
 
 WIRING = ("medallion.assets", "medallion.build", "medallion.definitions")
 

@@ -5,8 +5,9 @@ every new window of gold against the data it was trained on and every newly labe
 against its holdout, appends the history in DuckDB and logs metrics and charts to MLflow.
 Asset checks report the latest window, naming the drifted features; they never block, since
 nothing runs downstream of monitoring: the retrain sensor reads the alert from the metadata.
-Without a champion, or with no gold day after its snapshot, nothing is materialized (the
-asset is subsettable so that its checks are optional too).
+Without a champion, or with no gold day after its snapshot (or no newly labelled day), the
+asset is still materialized, with a `skipped` record saying why and no check result: the UI,
+the sensor and the demo see that monitoring could not evaluate, never a silent gap.
 """
 
 import math
@@ -167,6 +168,8 @@ def drift_record(evaluation: "Evaluation") -> "MonitoringRecord":
             if last
             else ""
         ),
+        windows_evaluated=len(evaluation.drift),
+        pending_windows=evaluation.backlog.get(names.DRIFT, 0),
     )
 
 
@@ -182,6 +185,8 @@ def performance_record(evaluation: "Evaluation") -> "MonitoringRecord":
         model_version=evaluation.champion.version,
         alert_day=str(evaluation.as_of) if alerts else None,
         alert_reason=alerts[-1].describe() if alerts else "",
+        windows_evaluated=len(evaluation.performance),
+        pending_windows=evaluation.backlog.get(names.PERFORMANCE, 0),
     )
 
 
@@ -310,13 +315,46 @@ def _check_specs(spec: ProductSpec) -> list[dg.AssetCheckSpec]:
     ]
 
 
+def skipped_metadata(reason: str, evaluation: "Evaluation") -> dict[str, dg.MetadataValue]:
+    """What an asset that evaluated nothing shows: the `skipped` record and the reason."""
+    from medallion.monitoring.records import SKIPPED, MonitoringRecord
+
+    champion = evaluation.champion
+    record = MonitoringRecord.skip(reason, champion.version if champion else "")
+    metadata = _record(record) | {
+        "status": dg.MetadataValue.text(SKIPPED),
+        "skipped": dg.MetadataValue.text(reason),
+    }
+    if evaluation.as_of is not None:
+        metadata[names.AS_OF] = dg.MetadataValue.text(str(evaluation.as_of))
+    if champion is not None:
+        metadata[names.MODEL_VERSION] = dg.MetadataValue.text(champion.version)
+    return metadata
+
+
+def _skipped(evaluation: "Evaluation", key: dg.AssetKey, kind: str, log) -> dg.MaterializeResult:
+    """The materialization of an asset with nothing to judge, saying why (no check result:
+    its checks show as not executed)."""
+    reason = evaluation.skipped or evaluation.idle.get(kind, "nothing to evaluate")
+    log.warning(f"{key.to_user_string()} skipped: {reason}")
+    return dg.MaterializeResult(asset_key=key, metadata=skipped_metadata(reason, evaluation))
+
+
 def _results(
     evaluation: "Evaluation", spec: ProductSpec, selected: set[dg.AssetKey], log
 ) -> list[dg.MaterializeResult]:
-    """The materializations (with their checks) of the selected assets that have a window."""
+    """The materializations (with their checks) of the selected assets; those without a
+    window say why they were skipped."""
     drift_key = monitoring_key(spec, names.DRIFT)
     performance_key = monitoring_key(spec, names.PERFORMANCE)
-    results = []
+    results = [
+        _skipped(evaluation, key, kind, log)
+        for key, kind, window in (
+            (drift_key, names.DRIFT, evaluation.latest_drift),
+            (performance_key, names.PERFORMANCE, evaluation.latest_performance),
+        )
+        if window is None and key in selected
+    ]
     latest = evaluation.latest_drift
     if latest is not None and drift_key in selected:
         log.info(
@@ -360,9 +398,6 @@ def build_evaluation_asset(spec: ProductSpec) -> dg.AssetsDefinition:
         from medallion.monitoring.evaluate import evaluate
 
         evaluation = evaluate(spec, warehouse.get_connection, tracking, run_id=context.run_id)
-        if evaluation.skipped:
-            context.log.warning(f"{spec.name} monitoring skipped: {evaluation.skipped}")
-            return
         yield from _results(evaluation, spec, set(context.selected_asset_keys), context.log)
 
     return _evaluate

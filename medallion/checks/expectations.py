@@ -29,7 +29,7 @@ from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome, Link
 from medallion.lake.catalog import is_lake_target
 from medallion.resources.warehouse import connect
-from medallion.spec import ProductSpec
+from medallion.spec import ProductSpec, gold_changed_keys_table
 from medallion.zones.sql import literal, quote
 
 
@@ -188,22 +188,25 @@ def validate_gold(
     opened: list = []
 
     # a cursor is a new session on the same database: give it the connection's default
-    # catalog (the lake profile's `USE lake`) so gold's qualified names resolve alike
+    # catalog (the lake profile's `USE lake`) so gold's qualified names resolve alike, and
+    # the changed entities the build staged in a temporary table (session-local) that
+    # `where` reads
     catalog = con.execute("SELECT current_database()").fetchone()[0]
-    # a temporary table (a windowed build's changed keys, which `where` may read) belongs to
-    # the connection alone: each cursor gets it as a registered Arrow table of the same name
-    temporary = {
-        table_name: con.execute(f"SELECT * FROM temp.main.{quote(table_name)}").to_arrow_table()
-        for (table_name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary"
-        ).fetchall()
-    }
+    staged = gold_changed_keys_table(name)
+    keys = (
+        [key for (key,) in con.execute(f"SELECT key FROM temp.main.{staged}").fetchall()]
+        if staged in where
+        else None
+    )
 
     def creator() -> duckdb.DuckDBPyConnection:
         cursor = con.cursor()
         cursor.execute(f"USE {quote(catalog)}")
-        for table_name, rows in temporary.items():
-            cursor.register(table_name, rows)
+        if keys is not None:
+            cursor.execute(
+                f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT unnest(?::VARCHAR[]) AS key",
+                [keys],
+            )
         opened.append(cursor)
         return opened[-1]
 

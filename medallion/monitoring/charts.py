@@ -16,6 +16,8 @@ import polars as pl
 DPI = 80
 PNG = {"compress_level": 1}
 """Fast PNG compression: one chart per feature is drawn on every evaluation."""
+MARGINS = {"left": 0.08, "right": 0.98, "top": 0.88, "bottom": 0.17}
+"""Fixed margins: a constrained layout re-measures every text several times per chart."""
 COLORS = ("#1f77b4", "#2ca02c")
 DATASET = "*"
 
@@ -79,7 +81,8 @@ def drift_charts(history: pl.DataFrame, folder: Path, title: str) -> list[Path]:
     changes = _version_changes(history)
     written = []
     for (feature,), rows in history.sort("window_end").group_by("feature", maintain_order=True):
-        figure, axis = plt.subplots(figsize=(7, 2.8), layout="constrained")
+        figure, axis = plt.subplots(figsize=(7, 2.8))
+        figure.subplots_adjust(**MARGINS)
         statistics = sorted(rows["statistic"].unique().to_list(), key=lambda s: s != "psi")
         for statistic, color in zip(statistics, COLORS, strict=False):
             series = rows.filter(pl.col("statistic") == statistic)
@@ -111,7 +114,8 @@ def performance_chart(history: pl.DataFrame, metric: str, path: Path, title: str
         return None
     plt = _plt()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure, axis = plt.subplots(figsize=(7, 2.6), layout="constrained")
+    figure, axis = plt.subplots(figsize=(7, 2.6))
+    figure.subplots_adjust(**MARGINS)
     x = rows["window_end"].to_list()
     axis.plot(x, rows["value"].to_numpy(), marker=".", label=metric)
     axis.step(x, rows["holdout_value"].to_numpy(), where="mid", color="grey", label="holdout")

@@ -31,6 +31,7 @@ from medallion.monitoring.champion import (
     score,
 )
 from medallion.monitoring.drift import DATASET, WindowDrift, compare, split_kinds, summarize
+from medallion.monitoring.names import DRIFT, PERFORMANCE
 from medallion.monitoring.performance import WindowPerformance, history_rows, window_performance
 from medallion.monitoring.windows import (
     Window,
@@ -50,12 +51,16 @@ SCORE = "_score"
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What one evaluation found; `skipped` says why nothing was evaluated."""
+    """What one evaluation found; `skipped` says why nothing was evaluated, `idle` why one
+    kind (drift or performance) had no window, `backlog` how many windows wait for the next
+    run of each kind (with a `max_catch_up_windows` bound)."""
 
     champion: Champion | None
     drift: list[WindowDrift] = field(default_factory=list)
     performance: list[WindowPerformance] = field(default_factory=list)
     skipped: str | None = None
+    idle: dict[str, str] = field(default_factory=dict)
+    backlog: dict[str, int] = field(default_factory=dict)
     mlflow_run_id: str | None = None
     as_of: date | None = None
     """The latest day of the gold table when the evaluation ran."""
@@ -117,11 +122,17 @@ def _latest_days(con: duckdb.DuckDBPyConnection, spec: ProductSpec) -> tuple[dat
     return latest, labelled
 
 
-def _ends(latest: date | None, done: date | None, first: date, limit: int) -> list[date]:
-    """New window ends; with none new, the latest again (its evaluation is idempotent)."""
+def _ends(
+    latest: date | None, done: date | None, first: date, limit: int | None
+) -> tuple[list[date], int]:
+    """New window ends, oldest first (at most `limit`), and how many more wait for the next
+    run; with none new, the latest again (its evaluation is idempotent)."""
     if latest is None or latest < first:
-        return []
-    return pending_ends(latest, done, first, limit) or [latest]
+        return [], 0
+    ends = pending_ends(latest, done, first, limit)
+    if not ends:
+        return [latest], 0
+    return ends, (latest - ends[-1]).days
 
 
 def _with_scores(frame: pl.DataFrame, model, spec: ProductSpec, limit: int) -> pl.DataFrame:
@@ -200,10 +211,12 @@ class _Pending:
     """What the warehouse holds that has not been judged yet."""
 
     latest: date
+    latest_labelled: date | None
     windows: list[Window]
     current: pl.DataFrame | None
     performance_windows: list[Window]
     labelled: pl.DataFrame | None
+    backlog: dict[str, int]
 
 
 def _reference(champion: Champion, spec: ProductSpec) -> _Reference:
@@ -229,7 +242,7 @@ def _read_pending(
     with connect() as con:
         history.ensure_history(con, spec)
         latest, latest_labelled = _latest_days(con, spec)
-        ends = _ends(
+        ends, drift_backlog = _ends(
             latest,
             history.last_window_end(con, spec, history.DRIFT_HISTORY, champion.version),
             reference.snapshot_end + timedelta(days=1),
@@ -237,7 +250,7 @@ def _read_pending(
         )
         windows = [trailing_window(end, monitoring.window_days) for end in ends]
         current = _read_rows(con, spec, windows[0].start, windows[-1].end) if windows else None
-        performance_ends = _ends(
+        performance_ends, performance_backlog = _ends(
             latest_labelled,
             history.last_window_end(con, spec, history.PERFORMANCE_HISTORY, champion.version),
             reference.after_holdout,
@@ -254,7 +267,10 @@ def _read_pending(
             if performance_windows
             else None
         )
-    return _Pending(latest, windows, current, performance_windows, labelled)
+    backlog = {DRIFT: drift_backlog, PERFORMANCE: performance_backlog}
+    return _Pending(
+        latest, latest_labelled, windows, current, performance_windows, labelled, backlog
+    )
 
 
 def _scored(
@@ -402,6 +418,22 @@ def _log(
     return run_id, len(written) + (chart is not None)
 
 
+def _idle(reference: _Reference, pending: _Pending) -> dict[str, str]:
+    """Why drift or performance has no window to judge in this evaluation."""
+    idle = {}
+    if not pending.windows:
+        idle[DRIFT] = (
+            f"no gold day after the champion's snapshot (its last day {reference.snapshot_end}; "
+            f"gold's last day {pending.latest})"
+        )
+    if not pending.performance_windows:
+        idle[PERFORMANCE] = (
+            f"no labelled day after the champion's holdout yet (from "
+            f"{reference.after_holdout}; gold's last labelled day {pending.latest_labelled})"
+        )
+    return idle
+
+
 def _skip(champion: Champion | None) -> str | None:
     if champion is None:
         return "no champion yet: train the ML zone first"
@@ -418,9 +450,9 @@ def evaluate(
     run_id: str | None = None,
     log_to_mlflow: bool = True,
 ) -> Evaluation:
-    """Evaluate the champion on the windows not yet evaluated (the latest
-    `max_catch_up_windows` of them; older ones are skipped), append the history and log the
-    statistics and charts to MLflow.
+    """Evaluate the champion on every window not yet evaluated, oldest first (at most
+    `max_catch_up_windows`; the next evaluation continues after them), append the history and
+    log the statistics and charts to MLflow.
 
     Args:
         spec: the product; `model` names the gold table and columns, `monitoring` the rules.
@@ -430,7 +462,8 @@ def evaluate(
         log_to_mlflow: False to keep MLflow untouched (the history is written regardless).
 
     Returns:
-        The evaluation; `skipped` is set when there is no champion or nothing new to judge.
+        The evaluation; `skipped` is set when there is no champion or nothing new to judge,
+        `idle` names the kind (drift, performance) that had nothing to judge, and why.
     """
     seconds: dict[str, float] = {}
     champion = find_champion(spec, tracking)
@@ -440,12 +473,9 @@ def evaluate(
     with timed(seconds, "read"):
         reference = _reference(champion, spec)
         pending = _read_pending(connect, spec, champion, reference)
+    idle = _idle(reference, pending)
     if not pending.windows and not pending.performance_windows:
-        return Evaluation(
-            champion,
-            skipped=f"no gold day after the champion's snapshot (last day {reference.snapshot_end})",
-            as_of=pending.latest,
-        )
+        return Evaluation(champion, skipped=idle[DRIFT], idle=idle, as_of=pending.latest)
     with timed(seconds, "scoring"):
         reference, pending = _scored(champion, spec, reference, pending)
     with timed(seconds, "statistics"):
@@ -453,7 +483,9 @@ def evaluate(
     rows = history_frames(drift, performance, champion, spec, run_id)
     with timed(seconds, "history"):
         histories = _persist(connect, spec, *rows)
-    evaluation = Evaluation(champion, drift, performance, as_of=pending.latest)
+    evaluation = Evaluation(
+        champion, drift, performance, idle=idle, backlog=pending.backlog, as_of=pending.latest
+    )
     mlflow_run_id, chart_count = None, 0
     with timed(seconds, "mlflow"):
         if log_to_mlflow:

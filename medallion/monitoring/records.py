@@ -14,6 +14,7 @@ from typing import Any
 from medallion.handoff import build, json_safe, payload
 
 MONITORING_KEY = "monitoring_record"
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,24 @@ class MonitoringRecord:
     """The latest verdict of one monitoring asset, and the alert that calls for retraining."""
 
     status: str
-    """The latest window's status: 'ok', 'warn', 'alert' or 'insufficient'."""
+    """The latest window's status: 'ok', 'warn', 'alert' or 'insufficient'; 'skipped' when
+    nothing was evaluated (then `skipped` says why)."""
     window_end: str
     model_version: str
     drifted_features: tuple[str, ...] = ()
     alert_day: str | None = None
     """The day an alert concerns (it keys the retrain request); None: no alert."""
     alert_reason: str = ""
+    skipped: str = ""
+    """Why this asset evaluated no window (no champion, no new day, no new label)."""
+    windows_evaluated: int = 0
+    pending_windows: int = 0
+    """Windows left for the next run by the `max_catch_up_windows` bound."""
+
+    @classmethod
+    def skip(cls, reason: str, model_version: str = "") -> MonitoringRecord:
+        """The record of an asset that had nothing to evaluate, saying why."""
+        return cls(status=SKIPPED, window_end="", model_version=model_version, skipped=reason)
 
     @property
     def alert(self) -> bool:

@@ -1,9 +1,9 @@
 """Which rows are compared: the current windows to evaluate and the reference for each.
 
 Windows are trailing: the window of day E holds the `window_days` days up to E. When days
-were missed (a schedule that did not run), a run evaluates the latest `max_catch_up_windows`
-of them; older missed days are skipped for good, never caught up by a later run. The
-reference is the end of the champion's training snapshot: its last `reference_days` days,
+were missed (a schedule that did not run), a run evaluates every one of them, oldest first;
+with a `max_catch_up_windows` bound, the oldest that many, and the next run continues after
+the last one evaluated, so no day is ever skipped. The reference is the end of the champion's training snapshot: its last `reference_days` days,
 restricted to the same phase of the season as the window when the window is not whole
 seasons, so that a Saturday is compared with Saturdays and weekly seasonality alone never
 looks like drift.
@@ -47,15 +47,18 @@ def trailing_window(end: date, days: int, not_before: date | None = None) -> Win
 
 
 def pending_ends(
-    latest: date, after: date | None, first_allowed: date, max_windows: int
+    latest: date, after: date | None, first_allowed: date, max_windows: int | None = None
 ) -> list[date]:
-    """Window ends still to evaluate: each day after `after` (and from `first_allowed`) up to
-    `latest`, the last `max_windows` of them; none when `latest` is before `first_allowed`."""
+    """Window ends still to evaluate, oldest first: each day after `after` (and from
+    `first_allowed`) up to `latest`; with `max_windows`, the oldest that many (the rest wait
+    for the next run); none when `latest` is before `first_allowed`."""
     start = first_allowed if after is None else max(first_allowed, after + timedelta(days=1))
     count = (latest - start).days + 1
     if count <= 0:
         return []
-    return [latest - timedelta(days=offset) for offset in range(min(count, max_windows))][::-1]
+    if max_windows is not None:
+        count = min(count, max_windows)
+    return [start + timedelta(days=offset) for offset in range(count)]
 
 
 def phases(window: Window, period: int) -> list[int]:

@@ -182,15 +182,17 @@ def test_gold_is_validated_on_the_rows_a_window_recomputed(tmp_path, con, spec):
     con.execute("SELECT 1").fetchall()  # the run's connection stays usable
 
 
-def test_gold_rows_of_changed_entities_are_validated_through_the_staged_keys(tmp_path, con, spec):
+def test_gold_validation_sees_the_entities_the_build_staged(tmp_path, con, spec):
+    """The build stages its changed entities in a session-local temporary table; the
+    validation's cursors are other sessions and must see the same entities."""
     replace_table(
         con,
         "shop_gold.revenue_by_country",
         "SELECT * FROM (VALUES ('NL', 1, 1), (NULL, 2, 1), ('DE', 3, 2)) AS t(country, revenue, orders)",
     )
     staged = gold_changed_keys_table("revenue_by_country")
-    con.execute(f"CREATE TEMP TABLE {staged} AS SELECT unnest(['NL', 'DE']) AS key")
-    where = f"country IN (SELECT key FROM {staged})"  # as window_filter names changed keys
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT unnest(['NL', 'DE']) AS key")
+    where = f"country IN (SELECT key FROM {staged})"
     outcome = expectations.validate_gold(
         con, spec, "revenue_by_country", tmp_path / "warehouse.duckdb", where=where
     )

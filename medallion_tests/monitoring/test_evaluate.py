@@ -22,6 +22,7 @@ from medallion.ml.gates import Candidate
 from medallion.ml.snapshot import export_snapshot
 from medallion.monitoring.evaluate import evaluate
 from medallion.monitoring.history import DRIFT_HISTORY, read
+from medallion.monitoring.names import DRIFT
 from medallion.monitoring.records import MonitoringRecord
 from medallion.products.churn.generator import generate
 from medallion.resources.tracking import TrackingResource
@@ -116,10 +117,42 @@ def _catch_up(spec: ProductSpec, windows: int) -> ProductSpec:
     return spec.model_copy(update={"monitoring": monitoring})
 
 
+def _day(day: int) -> date:
+    return START + timedelta(days=day)
+
+
+def test_days_missed_by_the_schedule_are_all_evaluated_oldest_first(world, tmp_path):
+    spec, gold, tracking = world
+    db = warehouse(tmp_path / "w.duckdb", as_of(gold, TRAINED + 2))
+    first = evaluate(spec, db.get_connection, tracking, log_to_mlflow=False)
+    assert [w.window_end for w in first.drift] == [_day(TRAINED + 1), _day(TRAINED + 2)]
+    missed = 20  # the schedule did not run while gold moved on by 20 days
+    db = warehouse(tmp_path / "w.duckdb", as_of(gold, TRAINED + 2 + missed))
+    caught_up = evaluate(spec, db.get_connection, tracking, log_to_mlflow=False)
+    assert [w.window_end for w in caught_up.drift] == [_day(TRAINED + 3 + i) for i in range(missed)]
+    assert caught_up.backlog[DRIFT] == 0
+    with db.get_connection() as con:
+        ends = read(con, spec, DRIFT_HISTORY)["window_end"].unique().sort().to_list()
+    assert ends == [_day(TRAINED + 1 + i) for i in range(missed + 2)]  # no gap
+
+
+def test_a_catch_up_bound_continues_where_the_last_run_stopped(world, tmp_path):
+    spec, gold, tracking = world
+    bounded = _catch_up(spec, 4)
+    db = warehouse(tmp_path / "w.duckdb", as_of(gold, TRAINED + 10))
+    runs = [evaluate(bounded, db.get_connection, tracking, log_to_mlflow=False) for _ in range(3)]
+    assert [[w.window_end for w in e.drift] for e in runs] == [
+        [_day(TRAINED + d) for d in days] for days in ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10))
+    ]
+    assert [e.backlog[DRIFT] for e in runs] == [6, 2, 0]
+    again = evaluate(bounded, db.get_connection, tracking, log_to_mlflow=False)
+    assert [w.window_end for w in again.drift] == [_day(TRAINED + 10)]  # idempotent
+
+
 def test_no_alarm_over_thirty_seasonal_days_without_drift(world, tmp_path):
     spec, gold, tracking = world
     db = warehouse(tmp_path / "w.duckdb", as_of(gold, DRIFT_FROM - 1))
-    evaluation = evaluate(_catch_up(spec, 30), db.get_connection, tracking, log_to_mlflow=False)
+    evaluation = evaluate(spec, db.get_connection, tracking, log_to_mlflow=False)
     assert [w.window_end for w in evaluation.drift] == [
         START + timedelta(days=d) for d in range(TRAINED + 1, DRIFT_FROM)
     ]
@@ -139,10 +172,12 @@ def test_no_alarm_over_thirty_seasonal_days_without_drift(world, tmp_path):
 def test_injected_drift_alarms_within_days_on_the_usage_features(world, tmp_path):
     spec, gold, tracking = world
     db = warehouse(tmp_path / "w.duckdb", as_of(gold, DRIFT_FROM + 10))
-    evaluation = evaluate(_catch_up(spec, 11), db.get_connection, tracking, log_to_mlflow=False)
-    assert evaluation.drift[0].window_end == START + timedelta(days=DRIFT_FROM)
-    began = evaluation.drift[0].window_end
-    first_feature = next(w for w in evaluation.drift if w.drifted)
+    evaluation = evaluate(spec, db.get_connection, tracking, log_to_mlflow=False)
+    began = START + timedelta(days=DRIFT_FROM)
+    assert not [w.window_end for w in evaluation.drift_alerts if w.window_end < began]
+    drifting = [w for w in evaluation.drift if w.window_end >= began]
+    assert len(drifting) == 11
+    first_feature = next(w for w in drifting if w.drifted)
     assert (first_feature.window_end - began).days <= 4
     alarms = evaluation.drift_alerts
     assert alarms, [(w.window_end, [f.describe() for f in w.features]) for w in evaluation.drift]
@@ -151,7 +186,7 @@ def test_injected_drift_alarms_within_days_on_the_usage_features(world, tmp_path
     assert first.dataset_drift
     assert {f.feature for f in first.drifted} <= DRIFTING
     assert "mobile_share_30d" in {f.feature for f in first.drifted}
-    moved = {f.feature for w in evaluation.drift for f in w.drifted}
+    moved = {f.feature for w in drifting for f in w.drifted}
     assert moved <= DRIFTING and len(moved) >= 2
 
 
@@ -167,7 +202,9 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
         metadata = {k: v.value for k, v in drift.metadata.items()}
         record = MonitoringRecord.from_metadata(metadata)
         assert record.alert and record.status == "alert"
-        assert metadata["windows_evaluated"] == 7
+        caught_up = DRIFT_FROM + 8 - TRAINED  # every day since the champion's snapshot
+        assert metadata["windows_evaluated"] == caught_up
+        assert (record.windows_evaluated, record.pending_windows) == (caught_up, 0)
         assert record.alert_day == str(START + timedelta(days=DRIFT_FROM + 8))
         assert "mobile_share_30d" in record.drifted_features
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
@@ -189,8 +226,8 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
         assert again.success
     with db.get_connection() as con:
         history = read(con, spec, DRIFT_HISTORY)
-    assert history["window_end"].n_unique() == 7
-    assert history.filter(pl.col("feature") == "minutes_7d").height == 14  # psi and ks
+    assert history["window_end"].n_unique() == caught_up
+    assert history.filter(pl.col("feature") == "minutes_7d").height == 2 * caught_up  # psi, ks
 
     client = tracking.activate()
     run = client.get_run(metadata["mlflow_run_id"])
@@ -198,7 +235,7 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
     assert run.data.tags["mlflow.parentRunId"] == champion.run_id
     assert run.data.tags["model_version"] == str(champion.version)
     steps = client.get_metric_history(run.info.run_id, "drift/mobile_share_30d/psi")
-    assert len(steps) >= 7
+    assert len(steps) >= caught_up
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "drift")}
     assert {"drift/mobile_share_30d.png", "drift/dataset.png", "drift/prediction.png"} <= artifacts
     version = client.get_model_version("churn", champion.version)

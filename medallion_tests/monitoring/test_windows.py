@@ -18,16 +18,29 @@ from medallion.spec import MonitoringSpec
 D = date(2026, 3, 2)  # a Monday
 
 
-def test_pending_ends_catch_up_missed_days_up_to_the_limit():
-    assert pending_ends(D, None, D, 7) == [D]
-    assert pending_ends(D + timedelta(days=2), D, D, 7) == [
+def test_pending_ends_catch_up_every_missed_day_oldest_first():
+    assert pending_ends(D, None, D) == [D]
+    assert pending_ends(D + timedelta(days=2), D, D) == [
         D + timedelta(days=1),
         D + timedelta(days=2),
     ]
+    forty_later = D + timedelta(days=40)
+    assert pending_ends(forty_later, D, D) == [D + timedelta(days=i) for i in range(1, 41)]
+    assert pending_ends(D, D, D) == []
+    assert pending_ends(D - timedelta(days=1), None, D) == []
+
+
+def test_a_bounded_run_takes_the_oldest_and_the_next_run_continues_after_them():
     ten_later = D + timedelta(days=10)
-    assert pending_ends(ten_later, D, D, 3) == [ten_later - timedelta(days=i) for i in (2, 1, 0)]
-    assert pending_ends(D, D, D, 7) == []
-    assert pending_ends(D - timedelta(days=1), None, D, 7) == []
+    first = pending_ends(ten_later, D, D, 3)
+    assert first == [D + timedelta(days=i) for i in (1, 2, 3)]
+    second = pending_ends(ten_later, first[-1], D, 3)
+    assert second == [D + timedelta(days=i) for i in (4, 5, 6)]
+    evaluated, after = [*first, *second], second[-1]
+    while ends := pending_ends(ten_later, after, D, 3):
+        evaluated += ends
+        after = ends[-1]
+    assert evaluated == [D + timedelta(days=i) for i in range(1, 11)]  # no day skipped
 
 
 def test_trailing_windows_start_no_earlier_than_allowed():

@@ -7,6 +7,7 @@ import dagster as dg
 from medallion.assets.jobs import ingest_keys
 from medallion.assets.monitoring import monitoring_assets
 from medallion.build import build_definitions
+from medallion.monitoring.records import MonitoringRecord
 from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import PACKAGE_PRODUCTS, Settings
@@ -80,7 +81,7 @@ def test_monitoring_asset_shape_and_checks():
     }
 
 
-def test_without_a_champion_the_evaluation_is_skipped(tmp_path, spec):
+def test_without_a_champion_the_assets_say_why_they_skipped(tmp_path, spec):
     churn = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     assert monitoring_assets(spec) == []  # the shop declares no model
     result = dg.materialize(
@@ -91,5 +92,14 @@ def test_without_a_champion_the_evaluation_is_skipped(tmp_path, spec):
         },
     )
     assert result.success
-    assert result.get_asset_materialization_events() == []
-    assert result.get_asset_check_evaluations() == []
+    records = {
+        event.asset_key.to_user_string(): MonitoringRecord.from_metadata(
+            {k: v.value for k, v in event.materialization.metadata.items()}
+        )
+        for event in result.get_asset_materialization_events()
+    }
+    assert set(records) == {"churn/monitoring/drift", "churn/monitoring/performance"}
+    for record in records.values():
+        assert record.status == "skipped" and not record.alert
+        assert record.skipped == "no champion yet: train the ML zone first"
+    assert result.get_asset_check_evaluations() == []  # the checks show as not executed
