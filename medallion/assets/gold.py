@@ -42,6 +42,16 @@ def build_gold_asset(spec: ProductSpec, name: str) -> dg.AssetsDefinition:
         return _gold_asset(spec, name, key, description)
 
 
+def _build_metadata(build: GoldBuild) -> dict[str, dg.MetadataValue]:
+    """What a gold build did: rebuilt or windowed, its plan, rows written and replaced."""
+    return {
+        "full_rebuild": dg.MetadataValue.bool(build.window.full),
+        "plan": dg.MetadataValue.text(_plan_text(build)),
+        "rows_written": dg.MetadataValue.int(build.rows_written),
+        "rows_replaced": dg.MetadataValue.int(build.rows_replaced),
+    }
+
+
 def _gold_asset(
     spec: ProductSpec, name: str, key: dg.AssetKey, description: str
 ) -> dg.AssetsDefinition:
@@ -93,10 +103,7 @@ def _gold_asset(
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table_description, transform_s, notes),
-                "full_rebuild": dg.MetadataValue.bool(build.window.full),
-                "plan": dg.MetadataValue.text(_plan_text(build)),
-                "rows_written": dg.MetadataValue.int(build.rows_written),
-                "rows_replaced": dg.MetadataValue.int(build.rows_replaced),
+                **_build_metadata(build),
                 "published_version": published.version_id if published else "not published",
             },
             check_results=[to_result(outcome, key) for outcome in outcomes],

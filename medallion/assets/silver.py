@@ -28,27 +28,31 @@ from medallion.zones.silver import SilverCounts, build_silver
 from medallion.zones.tables import describe_table, retry_on_one_thread
 
 
+def _description(spec: ProductSpec, entity: str) -> str:
+    source = spec.sources[entity]
+    pii = ", ".join(source.pii_columns) or "none"
+    return (
+        f"{source.description or entity.capitalize()}\n\n"
+        f"`{spec.table('silver', entity)}`: bronze rows typed and cleaned, deduplicated on "
+        f"{source.key} (latest {source.version_column or 'delivery'} wins), PII ({pii}) "
+        f"replaced by HMAC-SHA256 pseudonyms. Rows breaking a rule go to "
+        f"`{spec.table('quarantine', entity)}` with the reason."
+    )
+
+
 def build_silver_asset(spec: ProductSpec, entity: str) -> dg.AssetsDefinition:
     """Typed, cleaned, deduplicated and pseudonymized rows of one entity."""
     source = spec.sources[entity]
     key = silver_key(spec, entity)
     table = spec.table("silver", entity)
-    pii = ", ".join(source.pii_columns) or "none"
     notes = source_column_notes(spec, entity, "silver")
-    description = (
-        f"{source.description or entity.capitalize()}\n\n"
-        f"`{table}`: bronze rows typed and cleaned, deduplicated on {source.key} "
-        f"(latest {source.version_column or 'delivery'} wins), PII ({pii}) replaced by "
-        f"HMAC-SHA256 pseudonyms. Rows breaking a rule go to "
-        f"`{spec.table('quarantine', entity)}` with the reason."
-    )
 
     @dg.asset(
         key=key,
         deps=[bronze_key(spec, entity)],
         group_name="silver",
         kinds={"duckdb"},
-        description=description,
+        description=_description(spec, entity),
         op_tags=DUCKDB_TAG,
         pool=table_pool(table),
         metadata={"dagster/table_name": table, "key": source.key},

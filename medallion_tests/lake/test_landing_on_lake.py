@@ -12,8 +12,9 @@ import pytest
 
 from medallion.resources.warehouse import connect
 from medallion.zones.bronze import ingest_source
+from medallion_tests.landing_writers import quiet as _quiet
+from medallion_tests.landing_writers import slow_writer as _slow_writer
 from medallion_tests.records import assert_every_record_landed
-from medallion_tests.zones.test_landing import _quiet, _slow_writer
 
 
 def counts(con) -> tuple[int, int, int]:

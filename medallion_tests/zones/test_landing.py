@@ -5,7 +5,6 @@ every message names the file and the problem in words."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -17,27 +16,9 @@ from medallion.zones import bronze, landing
 from medallion.zones.bronze import ingest_source
 from medallion.zones.landing import acknowledge, refused_files
 from medallion_tests.conftest import write
-
-HEADER = "order_id,customer_id,ordered_at,amount,coupon\n"
-
-
-def _quiet(spec, seconds: float):
-    orders = spec.sources["orders"].model_copy(update={"quiet_seconds": seconds})
-    return spec.model_copy(update={"sources": {**spec.sources, "orders": orders}})
-
-
-def _slow_writer(path: Path, rows: int, pause_s: float) -> threading.Thread:
-    def run() -> None:
-        with path.open("w") as handle:
-            handle.write(HEADER)
-            for i in range(rows):
-                handle.write(f"{i},10,2026-01-01 10:00:00,1.00,\n")
-                handle.flush()
-                time.sleep(pause_s)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+from medallion_tests.landing_writers import HEADER
+from medallion_tests.landing_writers import quiet as _quiet
+from medallion_tests.landing_writers import slow_writer as _slow_writer
 
 
 def test_a_file_still_being_written_is_left_for_a_later_run(con, spec, tmp_path):
