@@ -23,7 +23,7 @@ demo: $(STAMP) ## generate sample data, materialize every zone, print a summary
 	$(BIN)/medallion demo
 
 test: $(STAMP) lint ## lint, then the whole test suite (one worker per core)
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --durations=15
 
 test-fast: $(STAMP) ## the tests that start no server or subprocess
 	$(BIN)/pytest -n auto --dist loadfile -m "not slow"
