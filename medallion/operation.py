@@ -52,6 +52,12 @@ class Operator:
     def tick(self, sensor_name: str) -> list[dg.RunRequest]:
         """Evaluate a sensor like the daemon does, keeping its cursor; drop run keys already
         run."""
+        requests = [r for r in self.evaluate(sensor_name) if r.run_key not in self.done_keys]
+        self.done_keys.update(r.run_key for r in requests if r.run_key)
+        return requests
+
+    def evaluate(self, sensor_name: str) -> list[dg.RunRequest]:
+        """Every request of one tick of a sensor, keeping its cursor."""
         sensor = self.defs.resolve_sensor_def(sensor_name)
         context = dg.build_sensor_context(
             instance=self.instance,
@@ -63,9 +69,7 @@ class Operator:
         )
         data = sensor.evaluate_tick(context)
         self.cursors[sensor_name] = data.cursor
-        requests = [r for r in data.run_requests or [] if r.run_key not in self.done_keys]
-        self.done_keys.update(r.run_key for r in requests if r.run_key)
-        return requests
+        return list(data.run_requests or [])
 
     def schedule(self, name: str, when: datetime) -> list[dg.RunRequest]:
         schedule = self.defs.resolve_schedule_def(name)

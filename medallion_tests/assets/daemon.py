@@ -4,41 +4,24 @@ with their cursors, automation ticks with theirs, and the runs they request."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
 import dagster as dg
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+from medallion.operation import QUIET, Operator
 
 
-class Daemon:
+class Daemon(Operator):
     """Ticks sensors, schedules and the automation sensors of `defs` against `instance`, and
-    runs what they request in process (one run per request, as the daemon launches them)."""
+    runs what they request in process (one run per request, as the daemon launches them).
+    Its sensor ticks return every request, repeated run keys included, so a test sees what
+    the sensor asked for."""
 
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
-        self.defs = defs
-        self.instance = instance
-        self.cursors: dict[str, str | None] = {}
+        super().__init__(defs, instance)
         self.automation_cursor = None
 
     def tick(self, sensor_name: str) -> list[dg.RunRequest]:
-        """Evaluate a sensor, keeping its cursor."""
-        sensor = self.defs.resolve_sensor_def(sensor_name)
-        context = dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursors.get(sensor_name),
-            sensor_name=sensor_name,
-            resources=dict(self.defs.resources or {}),
-            definitions=self.defs,
-        )
-        data = sensor.evaluate_tick(context)
-        self.cursors[sensor_name] = data.cursor
-        return list(data.run_requests or [])
-
-    def schedule(self, name: str, when: datetime) -> list[dg.RunRequest]:
-        schedule = self.defs.resolve_schedule_def(name)
-        context = dg.build_schedule_context(instance=self.instance, scheduled_execution_time=when)
-        return list(schedule.evaluate_tick(context).run_requests or [])
+        return self.evaluate(sensor_name)
 
     def launch(self, job_name: str, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
         """Run a sensor's or schedule's request of a named job."""
