@@ -123,6 +123,9 @@ def test_metadata_has_row_count_schema_preview_and_no_raw_pii(first_run):
     assert "•••" in bronze["preview"].value
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", bronze["preview"].value)
     assert bronze["duration_s"].value >= 0
+    names = bronze["files_ingested_names"].value
+    assert len(names) == min(bronze["files_ingested"].value, 50) > 0
+    assert all(re.fullmatch(r"customers_\S+\.csv: \d+ rows", name) for name in names)
 
 
 def test_rerun_ingests_nothing_and_changes_no_table(built_world, churn_spec, tmp_path):

@@ -16,11 +16,22 @@ from medallion.zones.bronze import RESCUED_COLUMN, IngestionReport, ingest_sourc
 from medallion.zones.column_notes import source_column_notes
 from medallion.zones.tables import describe_table
 
+FILES_LOGGED_ONE_BY_ONE = 5
+"""Above this many files in one run (a backlog, a history) one line sums them up: every log
+line is an event written to Dagster's storage. The files are listed in the metadata."""
+
 
 def _log(context: dg.AssetExecutionContext, report: IngestionReport) -> None:
     """One line per file that did something other than land as usual."""
-    for name, rows in report.ingested:
-        context.log.info(f"ingested {name}: {rows} rows")
+    if len(report.ingested) > FILES_LOGGED_ONE_BY_ONE:
+        first, last = report.ingested[0][0], report.ingested[-1][0]
+        context.log.info(
+            f"ingested {len(report.ingested)} files, {report.rows_added} rows ({first} … "
+            f"{last}; the first 50 in the metadata `files_ingested_names`)"
+        )
+    else:
+        for name, rows in report.ingested:
+            context.log.info(f"ingested {name}: {rows} rows")
     if report.skipped:
         context.log.info(f"{len(report.skipped)} file(s) already ingested, skipped")
     for line in report.duplicates:
@@ -94,6 +105,9 @@ def _file_metadata(report: IngestionReport) -> dict[str, object]:
     """What happened to the landing files, the lists cut at 50 names."""
     return {
         "files_ingested": dg.MetadataValue.int(len(report.ingested)),
+        "files_ingested_names": dg.MetadataValue.json(
+            [f"{name}: {rows} rows" for name, rows in report.ingested[:50]]
+        ),
         "files_skipped": dg.MetadataValue.int(len(report.skipped)),
         "files_refused": dg.MetadataValue.int(len(report.failed)),
         "rows_added": dg.MetadataValue.int(report.rows_added),

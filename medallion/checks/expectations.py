@@ -286,9 +286,10 @@ def _run_suite(
     from duckdb_engine import ConnectionWrapper
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from medallion.checks import gx_duckdb
+    from medallion.checks import gx_duckdb, gx_templates
 
     gx_duckdb.install()
+    gx_templates.install()
     context = _context(run.docs)
     source = context.data_sources.add_sql(
         name="warehouse",

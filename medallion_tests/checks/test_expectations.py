@@ -6,11 +6,13 @@ import html
 import re
 from pathlib import Path
 
+import jinja2
 from great_expectations.execution_engine.sqlalchemy_execution_engine import (
     SqlAlchemyExecutionEngine,
 )
+from great_expectations.render.view.view import DefaultJinjaPageView
 
-from medallion.checks import expectations, gx_duckdb
+from medallion.checks import expectations, gx_duckdb, gx_templates
 from medallion.resources.pseudonymization import hmac_pads
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import gold_changed_keys_table, load_spec
@@ -25,6 +27,25 @@ def test_shim_still_fits_great_expectations():
     gx_duckdb.install()
     gx_duckdb.install()
     assert getattr(SqlAlchemyExecutionEngine.execute_query, "_medallion_buffered", False)
+
+
+def test_data_docs_views_compile_each_template_once(monkeypatch):
+    """Every GX view shares one bytecode cache: a second view renders without compiling."""
+    gx_templates.install()
+    gx_templates.install()
+    first, second = DefaultJinjaPageView(), DefaultJinjaPageView()
+    assert first.env.bytecode_cache is second.env.bytecode_cache is gx_templates.CACHE
+    rendered = first.env.get_template("favicon.j2").render(static_images_dir="img/")
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled.append(name)
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    assert second.env.get_template("favicon.j2").render(static_images_dir="img/") == rendered
+    assert compiled == []
 
 
 def test_suite_is_planned_from_the_spec(spec):

@@ -238,6 +238,9 @@ def test_asset_checks_history_mlflow_and_the_retrain_request(world, tmp_path):
     assert len(steps) >= caught_up
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "drift")}
     assert {"drift/mobile_share_30d.png", "drift/dataset.png", "drift/prediction.png"} <= artifacts
+    moved = history.filter(pl.col("status").is_in(["warn", "alert"]))["feature"].unique()
+    steady = set(history["feature"].unique()) - set(moved) - {"*", "prediction"}
+    assert steady and not {f"drift/{feature}.png" for feature in steady} & artifacts
     version = client.get_model_version("churn", champion.version)
     assert version.tags["monitoring.drift_status"] == "alert"
     assert mlflow.get_tracking_uri() == tracking.tracking_uri
