@@ -1,7 +1,11 @@
--- delivery_features: one row per delivered shipment, with what is known 24 hours after it was
--- handed in, and the target delay_hours = delivered_at - promised_at in hours. The target is
--- NULL for shipments created in the last 8 observed days: only their early deliveries are
--- observed yet, so labelling them would bias every recent day towards being on time.
+-- delivery_features: one row per shipment once its first 24 hours are observed (the last
+-- scan seen is at least 24 hours after it was handed in), with what is known by then, the
+-- delivery time once it is delivered, and the target delay_hours = delivered_at - promised_at
+-- in hours. A shipment enters the table the day after it is handed in, delivered or not, so
+-- every day of the table holds all of that day's shipments: what the model scores when a
+-- shipment is created, and what drift is measured on. The target is NULL until delivery and
+-- for shipments created in the last 8 observed days: only their early deliveries are observed
+-- yet, so labelling them would bias every recent day towards being on time.
 -- Incremental: rows for shipments created in [window_start, window_end); their scans all
 -- happen after they were created, so scans before window_start are not read.
 WITH shipments AS (
@@ -26,7 +30,8 @@ per_shipment AS (
     GROUP BY shipment_id
 ),
 observed AS (
-    SELECT max(CAST(event_at AS DATE)) AS last_day FROM {{ silver.tracking_events }}
+    SELECT max(CAST(event_at AS DATE)) AS last_day, max(event_at) AS last_event
+    FROM {{ silver.tracking_events }}
 ),
 hub_days AS (
     SELECT origin_hub, CAST(created_at AS DATE) AS day, count(*) AS hub_load
@@ -68,4 +73,4 @@ LEFT JOIN {{ silver.weather }} AS wo
        ON wo.region = h.region AND wo.day = CAST(s.created_at AS DATE)
 LEFT JOIN {{ silver.weather }} AS wd
        ON wd.region = s.destination_region AND wd.day = CAST(s.promised_at AS DATE)
-WHERE p.delivered_at IS NOT NULL
+WHERE s.created_at + INTERVAL 24 HOUR <= o.last_event

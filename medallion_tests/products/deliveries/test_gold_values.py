@@ -13,7 +13,8 @@ Shipments (created, promised, delivered):
 - 14: HAM Mar 3 10:00, received, then nothing until the later delivery
 - 15: BER Mar 4 11:00, promised Mar 5 11:00, delivered Mar 5 10:00
 Weather: storm in DE-HH on Mar 3 (12.5 mm); DE-BE dry on Mar 2. Events end on Mar 11, so
-labels are known for shipments created up to Mar 3 (Mar 11 - 8 days).
+labels are known for shipments created up to Mar 3 (Mar 11 - 8 days), and every shipment's
+first 24 hours are observed.
 """
 
 from __future__ import annotations
@@ -120,9 +121,9 @@ def _features(con) -> dict[int, dict]:
     )
 
 
-def test_delivery_features_of_each_delivered_shipment(warehouse):
+def test_delivery_features_of_each_shipment(warehouse):
     features = _features(warehouse)
-    assert set(features) == {1, 11, 12, 13, 15}  # 14 is not delivered yet
+    assert set(features) == {1, 11, 12, 13, 14, 15}
     assert features[11] == {
         "created_date": date(2026, 3, 2), "promised_hours": 34.0, "created_hour": 8,
         "created_dow": 1, "promised_dow": 2,
@@ -148,6 +149,45 @@ def test_delivery_features_of_each_delivered_shipment(warehouse):
     }  # fmt: skip
     # created Mar 4, after Mar 11 - 8 days: delivered, but the label is not known yet
     assert (features[15]["hub_load_ratio"], features[15]["delay_hours"]) == (0.25, None)
+    # not delivered yet: in the table with what its first 24 hours showed, no label
+    assert features[14] == {
+        "created_date": date(2026, 3, 3), "promised_hours": 72.0, "created_hour": 10,
+        "created_dow": 2, "promised_dow": 5, "hub_load": 2, "hub_load_ratio": 1.0,
+        "origin_storm": 1, "dest_storm": 0, "dest_precipitation_mm": 0.0,
+        "address_corrected": 0, "scans_24h": 1, "exceptions_24h": 0,
+        "delivered_at": None, "delay_hours": None,
+    }  # fmt: skip
+
+
+def test_a_shipment_enters_once_its_first_24_hours_are_observed(warehouse):
+    """16 is handed in on Mar 11 at 09:00, after the last scan so far (Mar 11 08:00): not in
+    the table until a scan of Mar 12 09:00 or later is seen."""
+    created = T(2026, 3, 11, 9)
+    row = (16, "BER", "DE-BE", "urban", "standard", created, T(2026, 3, 12, 9), None)
+    insert(warehouse, SPEC, "shipments", "b2", _shipments([row]))
+    record_merge(warehouse, SPEC, "shipments", "b2", 2)
+    insert(warehouse, SPEC, "tracking_events", "b2", _events([(16, "received", created)], 100))
+    record_merge(warehouse, SPEC, "tracking_events", "b2", 2)
+    build_gold(warehouse, SPEC, "delivery_features")
+    assert 16 not in _features(warehouse)  # observed for 0 hours
+
+    late = [(14, "delivered", T(2026, 3, 12, 8, 59)), (16, "sorted", T(2026, 3, 11, 12))]
+    insert(warehouse, SPEC, "tracking_events", "b3", _events(late, 200))
+    record_merge(warehouse, SPEC, "tracking_events", "b3", 3)
+    build_gold(warehouse, SPEC, "delivery_features")
+    assert 16 not in _features(warehouse)  # observed for 23 hours 59 minutes
+
+    insert(
+        warehouse, SPEC, "tracking_events", "b4", _events([(15, "sorted", T(2026, 3, 12, 9))], 300)
+    )
+    record_merge(warehouse, SPEC, "tracking_events", "b4", 4)
+    build_gold(warehouse, SPEC, "delivery_features")
+    entered = _features(warehouse)[16]
+    assert (entered["scans_24h"], entered["delivered_at"], entered["delay_hours"]) == (
+        2,
+        None,
+        None,
+    )
 
 
 def test_hub_daily_counts_each_days_cohort(warehouse):
@@ -186,7 +226,7 @@ def test_a_later_delivery_recomputes_only_the_window_it_reaches(warehouse):
     for build in (features, hubs):
         assert not build.window.full
         assert (build.window.start, build.window.end) == (date(2026, 2, 18), date(2026, 3, 13))
-    assert (features.rows_replaced, features.rows_written, features.table_rows) == (4, 5, 6)
+    assert (features.rows_replaced, features.rows_written, features.table_rows) == (5, 5, 6)
     after = _features(warehouse)
     assert after[1] == before[1]
     assert warehouse.execute(
