@@ -22,9 +22,10 @@ from medallion.generate.product import generator_default, run_generator
 from medallion.operation import Operator, ingest, operate_day
 from medallion.resources.warehouse import connect
 from medallion.settings import Settings
+from medallion.side_by_side import ProductTimeline, RunsDigest, run_side_by_side, workers_for
 from medallion.spec import ZONES, ProductSpec
 from medallion.story import format_story, product_story
-from medallion.timeline import DEMO_ROWS, TimelineOptions, run_timeline
+from medallion.timeline import DEMO_ROWS, TimelineOptions
 
 SUMMARY_ZONES = (*ZONES, "quarantine")
 
@@ -146,9 +147,8 @@ def _operate_once(
     return success
 
 
-def _print_checks(operator: Operator) -> None:
+def _print_checks(evaluations: list[dg.AssetCheckEvaluation]) -> None:
     """Failed checks (the latest evaluation of each) and the totals over every run."""
-    evaluations = [e for r in operator.results for e in r.get_asset_check_evaluations()]
     latest = {(e.asset_key, e.check_name): e for e in evaluations}
     text = format_checks(list(latest.values())).splitlines()
     print("\n".join([*text[:-1], format_checks(evaluations).splitlines()[-1] + " (all runs)"]))
@@ -165,9 +165,10 @@ def run_demo(
 ) -> int:
     """The whole demo; returns a process exit code.
 
-    Products without landing data get the timeline (medallion.timeline): a history, models,
-    then days delivered one by one through the daily operation. Products whose landing data
-    is already there get one pass of the daily operation over it."""
+    Products without landing data get the timeline (medallion.timeline), side by side
+    (medallion.side_by_side): a history, models, then days delivered one by one through the
+    daily operation. Products whose landing data is already there get one pass of the daily
+    operation over it."""
     started = time.perf_counter()
     options = replace(
         timeline or TimelineOptions(),
@@ -176,30 +177,26 @@ def run_demo(
     )
     fresh = [s for s in specs if s.generator and not has_landing_data(settings.landing, s)]
     present = [s for s in specs if s not in fresh]
-    operator = Operator(build_definitions(specs, settings), instance)
-    success = True
+    runs, success = RunsDigest(), True
     if fresh:
-        print(
-            f"timeline: {options.history} days of history, then {options.days} days delivered "
-            f"one by one (drift from day {options.drift_from}, strength {options.drift_strength:g})"
-        )
-        report = run_timeline(fresh, settings, operator, options)
-        success &= report.success
-        print(f"timeline: {report.seconds['total']:.1f} s ({_where_time_went(report)})")
+        timelines = _timelines(fresh, settings, instance, options)
+        runs = sum((t.runs for t in timelines), runs)
+        success &= all(t.report.success for t in timelines)
     if present:
         print(f"daily operation over the landing data of {', '.join(s.name for s in present)}")
+        operator = Operator(build_definitions(present, settings), instance)
         success &= _operate_once(present, settings, operator, options.tags)
-    for result in operator.results:
-        for event in result.get_step_failure_events():
-            print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}")
-    _print_checks(operator)
+        runs += RunsDigest.of(operator.results)
+    for failure in runs.failures:
+        print(f"FAILED {failure}")
+    _print_checks(runs.evaluations)
     with connect(settings.warehouse_target, read_only=True) as con:
         print(format_summary(zone_counts(con, specs)))
         stories = [product_story(con, instance, spec) for spec in specs if has_model(spec)]
     elapsed = time.perf_counter() - started
     status = "succeeded" if success else "FAILED"
     where = settings.warehouse if settings.profile == "local" else "the DuckLake catalog"
-    print(f"\n{len(operator.results)} runs {status} in {elapsed:.1f} s; warehouse: {where}")
+    print(f"\n{runs.runs} runs {status} in {elapsed:.1f} s; warehouse: {where}")
     for line in champion_lines(specs, settings):
         print(line)
     for story in stories:
@@ -208,6 +205,33 @@ def run_demo(
     print("MLflow (compare the model versions) on http://127.0.0.1:5000; each product's runs:")
     print("\n".join(_runs_links(specs, settings)))
     return 0 if success else 1
+
+
+def _timelines(
+    specs: list[ProductSpec],
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    options: TimelineOptions,
+) -> list[ProductTimeline]:
+    """The products' timelines, side by side when there are cores for it, and where their
+    time went."""
+    workers = workers_for(specs, instance)
+    print(
+        f"timeline: {options.history} days of history, then {options.days} days delivered "
+        f"one by one (drift from day {options.drift_from}, strength {options.drift_strength:g})"
+        + (f"; {len(specs)} products side by side in {workers} processes" if workers > 1 else ""),
+        flush=True,
+    )
+    started = time.perf_counter()
+    timelines = run_side_by_side(specs, settings, instance, options)
+    for product in timelines:
+        report = product.report
+        print(
+            f"{product.product} timeline: {report.seconds['total']:.1f} s "
+            f"({_where_time_went(report)})"
+        )
+    print(f"timeline: {time.perf_counter() - started:.1f} s")
+    return timelines
 
 
 def _runs_links(specs: list[ProductSpec], settings: Settings) -> list[str]:
@@ -313,7 +337,7 @@ def run_defects_demo(
     operator = Operator(build_definitions(specs, settings), instance)
     for spec in specs:
         ingest(operator, spec, {"medallion/demo": "defects"})
-    _print_checks(operator)
+    _print_checks(RunsDigest.of(operator.results).evaluations)
     with connect(settings.warehouse_target, read_only=True) as con:
         print("quarantine, most frequent reasons:")
         for spec in specs:

@@ -1,6 +1,7 @@
-"""`medallion demo`'s timeline on a small world: a history, a first champion, then days
-delivered one by one through the daily operation; drift is alerted, the retrain sensor's
-request retrains, and all of it is in the instance, the warehouse and the summary."""
+"""`medallion demo`'s timeline on a small world, both products side by side in processes of
+their own: a history, a first champion, then days delivered one by one through the daily
+operation; drift is alerted, the retrain sensor's request retrains, and all of it is in the
+one instance, warehouse and MLflow store, and in the summary."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from medallion.timeline import TimelineOptions
 DAYS = 3
 
 
+PRODUCTS = ("churn", "deliveries")
+
+
 @pytest.mark.slow
-def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, capsys):
+def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, capfd):
     home = tmp_path / "demo"
     settings = Settings(
         home=home,
@@ -27,39 +31,54 @@ def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, caps
         products=(PACKAGE_PRODUCTS,),
         pii_key="timeline-test-key-0123456789abcdef",
     )
-    churn = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
-    options = TimelineOptions(days=DAYS, drift_from=1, drift_strength=5.0, rows={"churn": 60_000})
+    specs = [load_spec(PACKAGE_PRODUCTS / name / "product.yaml") for name in PRODUCTS]
+    options = TimelineOptions(
+        days=DAYS,
+        drift_from=1,
+        drift_strength=5.0,
+        rows={"churn": 60_000, "deliveries": 100_000},  # fewer: its bias gate fails
+    )
     settings.dagster_home.mkdir(parents=True)
     with dg.DagsterInstance.local_temp(str(settings.dagster_home)) as instance:
-        assert run_demo([churn], settings, instance, timeline=options) == 0
+        assert run_demo(specs, settings, instance, timeline=options) == 0
         runs = instance.get_runs()
-        retrains = [r for r in runs if "medallion/alert_day" in r.tags]
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out  # the products' processes write to the same stdout
+    (tmp_path / "demo.log").write_text(out)  # kept for a reader of a failure
 
-    assert {r.job_name for r in runs} == {"churn_ingest", "churn_monitoring", "churn_retrain"}
-    assert all(r.tags.get("medallion/product") == "churn" for r in runs)
-    assert [r.job_name for r in runs].count("churn_monitoring") == DAYS
-    [retrain] = retrains  # the sensor's request for the alert day, then the cooldown
-    assert retrain.job_name == "churn_retrain"
-    assert retrain.tags["dagster/run_key"] == f"churn-retrain-{retrain.tags['medallion/alert_day']}"
-    assert retrain.tags["dagster/sensor_name"] == "churn_retrain_on_alert"  # the daemon skips it
+    assert f"{len(PRODUCTS)} products side by side in 2 processes" in out
+    assert "bias and latency gates relaxed" in out
+    for product in PRODUCTS:
+        _assert_monitored_alerted_and_retrained(product, runs, settings, out)
+
+
+def _assert_monitored_alerted_and_retrained(product: str, runs, settings, out: str) -> None:
+    own = [r for r in runs if r.tags.get("medallion/product") == product]
+    jobs = {f"{product}_ingest", f"{product}_monitoring", f"{product}_retrain"}
+    assert {r.job_name for r in own} == jobs
+    assert [r.job_name for r in own].count(f"{product}_monitoring") == DAYS
+    [retrain] = [r for r in own if "medallion/alert_day" in r.tags]  # then the cooldown
+    assert retrain.job_name == f"{product}_retrain"
+    alert_day = retrain.tags["medallion/alert_day"]
+    assert retrain.tags["dagster/run_key"] == f"{product}-retrain-{alert_day}"
+    assert retrain.tags["dagster/sensor_name"] == f"{product}_retrain_on_alert"
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         drift_days = con.execute(
-            "SELECT DISTINCT window_end FROM churn_monitoring.drift_history ORDER BY 1"
+            f"SELECT DISTINCT window_end FROM {product}_monitoring.drift_history ORDER BY 1"
         ).fetchall()
         alert_days = con.execute(
-            "SELECT DISTINCT window_end FROM churn_monitoring.drift_history "
+            f"SELECT DISTINCT window_end FROM {product}_monitoring.drift_history "
             "WHERE feature = '*' AND status = 'alert'"
         ).fetchall()
         performance_days = con.execute(
-            "SELECT count(DISTINCT window_end) FROM churn_monitoring.performance_history"
+            f"SELECT count(DISTINCT window_end) FROM {product}_monitoring.performance_history"
         ).fetchone()[0]
     assert len(drift_days) == DAYS and performance_days == DAYS
-    assert str(alert_days[0][0]) == retrain.tags["medallion/alert_day"]
+    assert str(alert_days[0][0]) == alert_day
 
-    assert f"churn: monitored {DAYS} day(s)" in out
-    assert "retrainings triggered by the retrain sensor: 1" in out
-    assert f"retraining for the alert of {alert_days[0][0]}: champion " in out
-    assert "bias and latency gates relaxed" in out
-    assert "churn: http://127.0.0.1:5000/#/experiments/" in out  # the runs table link
+    assert f"{product}: monitored {DAYS} day(s)" in out
+    assert f"{product} timeline: " in out
+    story = out[out.index(f"{product}: monitored") :]
+    assert "retrainings triggered by the retrain sensor: 1" in story
+    assert f"retraining for the alert of {alert_day}: champion " in story
+    assert f"{product}: http://127.0.0.1:5000/#/experiments/" in out  # the runs table link

@@ -8,7 +8,9 @@ warning; it is never committed (data/ is ignored) and never logged.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 import warnings
 from pathlib import Path
 
@@ -47,16 +49,30 @@ def _resolve_key(key: str | None, dev_key_file: str | None) -> bytes:
     if not dev_key_file:
         raise ValueError("no pseudonymization key: set MEDALLION_PII_KEY")
     path = Path(dev_key_file)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+    if not path.exists() and _create_key_file(path):
         warnings.warn(
             f"MEDALLION_PII_KEY is not set: created a development key at {path}. "
             "Set MEDALLION_PII_KEY in production; pseudonyms change with the key.",
             stacklevel=2,
         )
     return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def _create_key_file(path: Path) -> bool:
+    """Write a new random key to `path` unless another process got there first (two runs
+    of a new installation start at once): the key is written whole to a file of this
+    process, then linked into place, which fails if the path exists. True if this one won."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    draft.write_text(secrets.token_hex(32), encoding="utf-8")
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        draft.unlink()
 
 
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:

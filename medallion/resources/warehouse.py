@@ -24,6 +24,10 @@ from medallion.lake.catalog import is_conflict, is_lake_target, open_lake
 
 SESSION_TIME_ZONE = "UTC"
 LOCK_ERROR_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+MAX_LOCK_POLL_S = 0.25
+"""The longest pause between attempts to open a file another process holds: steps of two
+products running side by side hold it for fractions of a second, so a longer pause is
+mostly time the file lies free."""
 
 
 def is_lock_error(error: BaseException) -> bool:
@@ -60,7 +64,7 @@ def connect(
             if not is_lock_error(error) or time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, MAX_LOCK_POLL_S)
 
 
 class WarehouseResource(DuckDBResource):

@@ -1,0 +1,123 @@
+"""Each product's timeline in a process of its own, the products side by side.
+
+Products share only the warehouse, the Dagster instance and the MLflow store, and each of
+those takes writers from several processes (DuckDB's file lock, waited for by
+`resources.warehouse.connect`; SQLite in WAL mode; DuckLake and PostgreSQL on the lake), as
+when the daemon runs two products' runs at once. Most of a day is Python (Dagster's event
+writes, Great Expectations' rendering, training, MLflow logging), which keeps one core busy
+per process: on two cores two products take about the time of the slower one. With one
+core, one product, or an instance that lives only in this process, the products run one
+after the other in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from medallion.build import build_definitions
+from medallion.operation import Echo, Operator
+from medallion.resources.pseudonymization import PseudonymizationResource
+from medallion.resources.tracking import TrackingResource
+from medallion.settings import Settings
+from medallion.spec import ProductSpec
+from medallion.timeline import TimelineOptions, TimelineReport, run_timeline
+
+
+@dataclass
+class RunsDigest:
+    """What a summary needs of some in-process runs, in a form that crosses processes."""
+
+    runs: int = 0
+    failures: list[str] = field(default_factory=list)
+    evaluations: list[dg.AssetCheckEvaluation] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, results: list[dg.ExecuteInProcessResult]) -> RunsDigest:
+        return cls(
+            runs=len(results),
+            failures=[
+                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+                for result in results
+                for event in result.get_step_failure_events()
+            ],
+            evaluations=[e for result in results for e in result.get_asset_check_evaluations()],
+        )
+
+    def __add__(self, other: RunsDigest) -> RunsDigest:
+        return RunsDigest(
+            self.runs + other.runs,
+            self.failures + other.failures,
+            self.evaluations + other.evaluations,
+        )
+
+
+@dataclass
+class ProductTimeline:
+    """One product's timeline and its runs."""
+
+    product: str
+    report: TimelineReport
+    runs: RunsDigest
+
+
+def workers_for(specs: list[ProductSpec], instance: dg.DagsterInstance) -> int:
+    """Processes to run the products' timelines in (1: in this process)."""
+    if instance.is_ephemeral:
+        return 1
+    return max(1, min(len(specs), os.cpu_count() or 1))
+
+
+def run_side_by_side(
+    specs: list[ProductSpec],
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    options: TimelineOptions,
+    echo: Echo = print,
+) -> list[ProductTimeline]:
+    """Every product's timeline (medallion.timeline), in processes of their own when there
+    are cores for it; the timelines in the order of `specs`."""
+    workers = workers_for(specs, instance)
+    if workers == 1:
+        return [_timeline(spec, settings, instance, options, echo) for spec in specs]
+    _prepare_shared_stores(settings)
+    context = multiprocessing.get_context("spawn")  # no locks or threads copied mid-use
+    ref = instance.get_ref()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_timeline_in_worker, s, settings, ref, options) for s in specs]
+        return [future.result() for future in futures]
+
+
+def _timeline(
+    spec: ProductSpec,
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    options: TimelineOptions,
+    echo: Echo,
+) -> ProductTimeline:
+    operator = Operator(build_definitions([spec], settings), instance)
+    report = run_timeline([spec], settings, operator, options, echo)
+    return ProductTimeline(spec.name, report, RunsDigest.of(operator.results))
+
+
+def _timeline_in_worker(
+    spec: ProductSpec, settings: Settings, ref: dg.InstanceRef, options: TimelineOptions
+) -> ProductTimeline:
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        return _timeline(spec, settings, instance, options, _print_now)
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
+
+
+def _prepare_shared_stores(settings: Settings) -> None:
+    """Create what the first writer of a new installation creates (MLflow's tables, the
+    development PII key) once, before the workers meet it."""
+    TrackingResource.for_settings(settings).activate()
+    if not settings.pii_key and not settings.pii_key_env:
+        PseudonymizationResource(dev_key_file=str(settings.pii_dev_key)).key_bytes()
