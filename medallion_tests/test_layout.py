@@ -29,14 +29,15 @@ DAGSTER_ALLOWED = {
     "lake",
     "operation",
     "resources",
+    "side_by_side",
     "simulate",
     "story",
     "timeline",
 }
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
 the factory, the lake profile's Dagster instance (`lake/instance.py`: its PostgreSQL storage
-and pools), and the entry points that run Dagster (CLI, demo and its timeline and story, the
-in-process daily operation, simulator, benchmarks)."""
+and pools), and the entry points that run Dagster (CLI, demo and its timeline, side-by-side
+processes and story, the in-process daily operation, simulator, benchmarks)."""
 
 WIRING = ("medallion.assets", "medallion.build", "medallion.definitions")
 
