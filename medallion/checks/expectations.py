@@ -300,9 +300,9 @@ def _run_suite(
         else f"duckdb:///{run.warehouse}",
         kwargs={"creator": lambda: ConnectionWrapper(creator())},
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=run.suite))
-    for planned in run.plan:
-        suite.add_expectation(getattr(gx.expectations, planned.kind)(**planned.kwargs))
+    # Whole, then added: each add_expectation on a stored suite writes the suite again.
+    expectations = [getattr(gx.expectations, p.kind)(**p.kwargs) for p in run.plan]
+    suite = context.suites.add(gx.ExpectationSuite(name=run.suite, expectations=expectations))
     try:
         asset = source.add_query_asset(name=run.suite.split(".")[-1], query=run.query)
         batch = asset.add_batch_definition_whole_table("rows of this run")
