@@ -54,3 +54,18 @@ def test_rounds_stop_at_the_first_within_budget_and_keep_the_best():
         predict, rows, samples=20, batch_rows=10, seed=1, rounds=3, p95_budget_ms=0.0
     )
     assert over.rounds == 3
+
+
+def test_no_garbage_collection_lands_in_a_timed_call():
+    """The collector is off while calls are timed (on for the untimed warm-up) and back on
+    after, so a collection's pause is never charged to a model."""
+    import gc
+
+    collector_on: list[bool] = []
+    rows = pd.DataFrame({"x": range(10)})
+    measure_latency(
+        lambda f: collector_on.append(gc.isenabled()), rows, samples=5, batch_rows=3, seed=1
+    )
+    timed = collector_on[WARMUP_CALLS + 1 :]  # after the warm-up calls and warm-up batch
+    assert len(timed) == 5 + 1 and not any(timed)
+    assert all(collector_on[:WARMUP_CALLS]) and gc.isenabled()
