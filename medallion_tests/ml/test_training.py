@@ -188,3 +188,22 @@ def test_bootstrap_intervals_are_seeded_and_use_the_holdout_metrics():
     point = classification_metrics(y, scores, 0.4)
     for name, (low, high) in first.items():
         assert low <= point[name] <= high, name
+
+
+def test_regression_bootstrap_uses_the_holdout_metrics():
+    from medallion.ml.metrics import _resampled_regression, bootstrap_intervals, regression_metrics
+
+    rng = np.random.default_rng(2)
+    y = rng.normal(5.0, 3.0, 400)
+    predictions = y + rng.normal(0.5, 1.0, 400)
+    assert _resampled_regression(y, predictions) == pytest.approx(
+        regression_metrics(y, predictions)
+    )
+    constant = np.full(3, 2.0)
+    assert np.isnan(_resampled_regression(constant, constant + 1)["r2"])
+    first = bootstrap_intervals("regression", y, predictions, None, resamples=50, seed=7)
+    assert first == bootstrap_intervals("regression", y, predictions, None, resamples=50, seed=7)
+    point = regression_metrics(y, predictions)
+    assert set(first) == set(point)
+    for name, (low, high) in first.items():
+        assert low <= point[name] <= high, name
