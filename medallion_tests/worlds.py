@@ -1,6 +1,8 @@
 """The expensive world several test modules read: both shipped products generated and built
 through every zone into one warehouse, once per test run (the `built_world` fixture of
-conftest.py). Tests only read it; a test that runs the pipeline again works on a copy."""
+conftest.py). Tests only read it; a test that runs the pipeline again works on a copy.
+Worlds are built on `memory_instance()`, as is every in-process run whose Dagster instance
+only that test process reads."""
 
 from __future__ import annotations
 
