@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 
-import dagster as dg
 import duckdb
 import pytest
 import yaml
@@ -18,6 +17,7 @@ from medallion.settings import Settings
 from medallion.spec import load_specs
 from medallion_tests.conftest import TINY_SPEC, write
 from medallion_tests.records import assert_every_record_landed
+from medallion_tests.worlds import memory_instance
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_metadata_has_row_count_schema_preview_and_no_raw_pii(first_run):
 def test_rerun_ingests_nothing_and_changes_no_table(built_world, churn_spec, tmp_path):
     settings = built_world.copy(tmp_path)  # a run of its own: the world stays as built
     before = _counts(settings, churn_spec)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         again = materialize_all([churn_spec], settings, instance)
     assert again.success
     for source in churn_spec.sources:
@@ -171,7 +171,7 @@ def test_two_products_with_the_same_source_names_land_and_build_apart(
         """,
     )
     specs = load_specs([spec_path, other_path])
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         assert materialize_all(specs, settings, instance).success
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         shop = con.execute("SELECT list(order_id ORDER BY order_id) FROM shop_silver.orders")

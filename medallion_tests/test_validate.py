@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
@@ -18,6 +17,7 @@ from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import SpecError, load_spec
 from medallion.validate import product_paths, validate_product, validate_products
 from medallion_tests.conftest import TINY_SPEC, write
+from medallion_tests.worlds import memory_instance
 
 
 def _shop(tmp_path: Path, spec_text: str, files: dict[str, str] | None = None) -> Path:
@@ -158,7 +158,7 @@ def test_new_product_validates_generates_and_runs_as_is(tmp_path, capsys):
         landing=tmp_path / "landing",
         products=(products,),
     )
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         run = materialize_all([spec], settings, instance)
     assert run.success
     failed = [c for c in run.get_asset_check_evaluations() if not c.passed]

@@ -14,6 +14,7 @@ import pytest
 
 from medallion.demo import materialize_all
 from medallion_tests.conftest import write
+from medallion_tests.worlds import memory_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 GIANT_ORDER = """
@@ -34,7 +35,7 @@ def _gold_exists(settings) -> bool:
 
 
 def test_clean_data_passes_every_check_and_builds_gold(spec, settings):
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = materialize_all([spec], settings, instance)
     assert result.success
     failed = [
@@ -48,7 +49,7 @@ def test_clean_data_passes_every_check_and_builds_gold(spec, settings):
 
 def test_fail_rule_stops_gold_in_process(spec, settings, landing):
     write(landing / "orders" / "orders_2026-01-02.csv", GIANT_ORDER)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = materialize_all([spec], settings, instance)
     assert not result.success
     evaluations = {

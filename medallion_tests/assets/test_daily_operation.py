@@ -23,6 +23,7 @@ from medallion.spec import ProductSpec, load_spec
 from medallion_tests.assets.daemon import Daemon
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, FAST_LATENCY
 from medallion_tests.conftest import home_settings
+from medallion_tests.worlds import memory_instance
 
 HISTORY, CUSTOMERS, DRIFT = 75, 250, 6.0
 """75 days of 250 customers train a champion; the next day's usage drifts strongly."""
@@ -72,7 +73,7 @@ def test_a_dropped_day_is_ingested_monitored_and_retrained_on_drift(tmp_path):
     world = {"seed": 7, "customers": CUSTOMERS, "days": HISTORY + 1}
     options = world | {"drift": DriftOptions(HISTORY, DRIFT)}
     run_generator(spec, settings.landing, deliver_days=range(HISTORY), **options)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         daemon = Daemon(build_definitions([spec], settings), instance)
         assert daemon.automation("churn_automation") == ({}, [])
         assert _ingest(daemon, daemon.tick("churn_landing")).success  # the history

@@ -10,10 +10,11 @@ import dagster as dg
 
 from medallion.checks import names
 from medallion.demo import materialize_all
+from medallion_tests.worlds import memory_instance
 
 
 def test_silver_and_gold_expectations_link_their_data_docs_page(spec, settings):
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = materialize_all([spec], settings, instance)
     assert result.success
     checks = {

@@ -9,6 +9,7 @@ import duckdb
 from medallion.cli import main
 from medallion.demo import materialize_all
 from medallion_tests.conftest import write
+from medallion_tests.worlds import memory_instance
 
 HEADER = "order_id,customer_id,ordered_at,amount,coupon"
 
@@ -35,7 +36,7 @@ def test_a_refused_file_is_acknowledged_and_the_source_carries_on(
     rows[1] = rows[1].replace(",1.00,", ',"1.00,')
     write(landing / "orders" / "orders_2026-01-02.csv", "\n".join([HEADER, *rows]) + "\n")
     refused = write(landing / "orders" / "orders_2026-01-03.csv", "order_id;amount\n1;2\n")
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         first = materialize_all([spec], settings, instance)
     assert not first.success
     checks = _checks(first)
@@ -52,7 +53,7 @@ def test_a_refused_file_is_acknowledged_and_the_source_carries_on(
     assert main(["landing", "ack", str(refused), "--reason", "again"]) == 1
 
     write(landing / "orders" / "orders_2026-01-04.csv", f"{HEADER}\n900,11,2026-01-04,2.00,\n")
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         second = materialize_all([spec], settings, instance)
     assert second.success
     checks = _checks(second)

@@ -38,6 +38,7 @@ from medallion.resources.tracking import TrackingResource
 from medallion.settings import Settings
 from medallion.spec import CLASSIFICATION_METRICS, ProductSpec
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, check_evaluations, ml_metadata, ml_spec
+from medallion_tests.worlds import memory_instance
 
 VARIANTS = ("hist_gradient_boosting", "logistic_regression", "random_forest")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
@@ -74,7 +75,7 @@ class Store:
 @contextlib.contextmanager
 def _store(world, folder: Path):
     settings = dataclasses.replace(world[0], data=folder / "data")
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         yield Store(settings, instance)
 
 

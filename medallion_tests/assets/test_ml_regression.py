@@ -32,6 +32,7 @@ from medallion_tests.assets.ml_runs import (
     regression_spec,
 )
 from medallion_tests.conftest import home_settings
+from medallion_tests.worlds import memory_instance
 
 TRAINED_DAYS, DAYS = 50, 80
 
@@ -49,7 +50,7 @@ def world(tmp_path_factory):
     )
     settings = home_settings(home)
     spec = load_spec(PACKAGE_PRODUCTS / "deliveries" / "product.yaml")
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         assert materialize_all([spec], settings, instance).success
         yield settings, instance, spec
 

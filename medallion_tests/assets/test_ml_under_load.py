@@ -5,7 +5,6 @@ recorded threshold."""
 
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
 from medallion.assets.ml import ml_assets
@@ -19,6 +18,7 @@ from medallion.spec import ProductSpec, load_spec
 from medallion_tests.assets.ml_runs import materialize, ml_metadata
 from medallion_tests.conftest import home_settings
 from medallion_tests.cpu_load import cpu_hogs
+from medallion_tests.worlds import memory_instance
 
 BIAS_FOR_A_SMALL_WORLD = {
     "classification": {"bias_max_difference": 1.0, "min_recall": 0.05, "min_lift": 1.5},
@@ -48,7 +48,7 @@ def world(tmp_path_factory):
     generate_deliveries(home / "landing" / "deliveries", seed=5, shipments=6000, days=60)
     settings = home_settings(home)
     specs = [load_spec(PACKAGE_PRODUCTS / n / "product.yaml") for n in ("churn", "deliveries")]
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         assert materialize_all(specs, settings, instance).success
         yield settings, instance, [_small_world(spec) for spec in specs]
 

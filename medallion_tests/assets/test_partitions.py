@@ -16,6 +16,7 @@ from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import load_spec
 from medallion.zones.tables import zone_fingerprints
 from medallion_tests.conftest import home_settings
+from medallion_tests.worlds import memory_instance
 
 DAYS = 8
 START = date(2026, 1, 5)
@@ -32,7 +33,7 @@ def deliveries(tmp_path):
     options = {"seed": 5, "days": DAYS, "shipments": 300}
     run_generator(spec, settings.landing, deliver_days=range(DAYS - 1), **options)
     defs = build_definitions([spec], settings)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         yield spec, settings, defs, instance, options
 
 

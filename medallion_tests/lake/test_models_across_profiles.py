@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import dagster as dg
 import mlflow.pyfunc
 import numpy as np
 import polars as pl
@@ -22,6 +21,7 @@ from medallion.resources.tracking import TrackingResource
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
 from medallion_tests.assets.ml_runs import materialize
+from medallion_tests.worlds import memory_instance
 
 VARIANTS = {
     "ridge": {"estimator": "ridge", "params": {"alpha": 1.0}},
@@ -43,7 +43,7 @@ def small_models(spec: ProductSpec) -> ProductSpec:
 
 def predictions(settings: Settings, spec: ProductSpec) -> tuple[str, dict[str, np.ndarray]]:
     """Zones then models in process; the data version and each variant's predictions on it."""
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         assert materialize_all([spec], settings, instance).success
         assert materialize(settings, instance, ml_assets(spec)).success
     tracking = TrackingResource.for_settings(settings)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from medallion.demo import materialize_all
@@ -20,6 +19,7 @@ from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import LINEAGE_COLUMNS, load_specs
 from medallion.zones.tables import zone_fingerprints
+from medallion_tests.worlds import memory_instance
 
 WORLD = {"churn": {"customers": 150}, "deliveries": {"shipments": 300}}
 KEY = "profiles-test-key-0123456789abcdef"
@@ -62,7 +62,7 @@ def test_zone_tables_agree_across_profiles(tmp_path, monkeypatch):
 
     # settings carry the key the lake demo reads from MEDALLION_PII_KEY at its entry point
     local = local_settings(tmp_path / "local", landing, pii_key=KEY)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = materialize_all(specs, local, instance)
     assert result.success, [
         e.event_specific_data.error.message for e in result.get_step_failure_events()

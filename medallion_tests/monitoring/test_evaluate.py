@@ -29,6 +29,7 @@ from medallion.resources.tracking import TrackingResource
 from medallion.resources.warehouse import WarehouseResource
 from medallion.settings import PACKAGE_PRODUCTS, Settings
 from medallion.spec import ProductSpec, load_spec
+from medallion_tests.worlds import memory_instance
 
 START = date(2026, 1, 5)
 TRAINED, DRIFT_FROM, DAYS = 119, 150, 170
@@ -89,7 +90,7 @@ def world(tmp_path_factory):
         products=(PACKAGE_PRODUCTS,),
     )
     gold_key = dg.AssetKey(["churn", "gold", "customer_features"])
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = dg.materialize(
             product_assets(spec),
             selection=dg.AssetSelection.keys(gold_key).upstream(),

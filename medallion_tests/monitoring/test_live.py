@@ -20,6 +20,7 @@ from medallion.build import build_resources
 from medallion.monitoring.live import compare, labelled_predictions, window_rows
 from medallion.service.predictions import SCHEMA, predictions_root, read_log
 from medallion_tests.service.world import make_world, start_service, stop_service, write_gold
+from medallion_tests.worlds import memory_instance
 
 
 def _score_all(url: str, keys: list[int], days: list[str]) -> int:
@@ -42,7 +43,7 @@ def _score_all(url: str, keys: list[int], days: list[str]) -> int:
 
 
 def _materialize(world) -> dg.ExecuteInProcessResult:
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         return dg.materialize(
             [build_live_asset(world.spec)],
             resources={"warehouse": build_resources(world.settings)["warehouse"]},

@@ -25,6 +25,7 @@ from medallion.settings import Settings
 from medallion.spec import load_spec
 from medallion_tests.conftest import TINY_SPEC, write
 from medallion_tests.service.world import start_service, stop_service
+from medallion_tests.worlds import memory_instance
 
 LEAKY = """
   leaky_customers:
@@ -38,7 +39,7 @@ DESCRIBED = """
 
 
 def _run(settings: Settings, spec) -> dg.ExecuteInProcessResult:
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         return dg.materialize(
             product_assets(spec),
             resources=build_resources(settings),

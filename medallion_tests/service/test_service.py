@@ -25,6 +25,7 @@ from medallion_tests.service.world import (
     start_service,
     stop_service,
 )
+from medallion_tests.worlds import memory_instance
 
 ARROW = "application/vnd.apache.arrow.stream"
 
@@ -252,7 +253,7 @@ def test_the_budget_check_measures_the_service_against_the_spec(tmp_path):
     tight = {"lookup_p95_ms": 0.001, "load_requests": 60, "load_seconds": 3.0}
     spec = world.spec.model_copy(update={"service": world.spec.service.model_copy(update=tight)})
     resources = build_resources(world.settings)
-    with dg.instance_for_test() as instance:
+    with memory_instance() as instance:
         result = dg.materialize(
             [build_responsiveness_asset(spec, "features")],
             resources={"warehouse": resources["warehouse"], "tracking": resources["tracking"]},
