@@ -304,6 +304,7 @@ def operate_day(
 
 LENIENT_GATES = {
     "bias_max_difference": 1.0,
+    "bias_max_mean_error_difference": 3.0,
     "min_recall": 0.05,
     "latency_p95_ms": 1000.0,
     "batch_seconds": 60.0,

@@ -36,7 +36,7 @@ def test_the_demo_timeline_monitors_every_day_alerts_and_retrains(tmp_path, capf
         days=DAYS,
         drift_from=1,
         drift_strength=5.0,
-        rows={"churn": 60_000, "deliveries": 100_000},  # fewer: its bias gate fails
+        rows={"churn": 60_000, "deliveries": 60_000},
     )
     settings.dagster_home.mkdir(parents=True)
     with dg.DagsterInstance.local_temp(str(settings.dagster_home)) as instance:
