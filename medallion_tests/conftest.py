@@ -16,6 +16,19 @@ from medallion.spec import ProductSpec, load_spec
 from medallion_tests.records import assert_every_record_landed
 from medallion_tests.worlds import World, build_world
 
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding `slow` tests first, each group still in pytest-randomly's order.
+
+    xdist (`--dist loadfile`) hands files to the workers in this order, one as a worker runs
+    short of tests: long files first and short ones last let both workers finish together,
+    instead of one running a minutes-long test alone at the end of the run.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: keeps the shuffle
+
+
 TINY_SPEC = """
 name: shop
 description: A tiny shop used by unit tests.
