@@ -191,16 +191,29 @@ def test_bootstrap_intervals_are_seeded_and_use_the_holdout_metrics():
 
 
 def test_regression_bootstrap_uses_the_holdout_metrics():
-    from medallion.ml.metrics import _resampled_regression, bootstrap_intervals, regression_metrics
+    from sklearn.metrics import (
+        mean_absolute_error,
+        median_absolute_error,
+        r2_score,
+        root_mean_squared_error,
+    )
+
+    from medallion.ml.metrics import bootstrap_intervals, regression_metrics
 
     rng = np.random.default_rng(2)
     y = rng.normal(5.0, 3.0, 400)
     predictions = y + rng.normal(0.5, 1.0, 400)
-    assert _resampled_regression(y, predictions) == pytest.approx(
-        regression_metrics(y, predictions)
+    assert regression_metrics(y, predictions) == pytest.approx(  # scikit-learn's definitions
+        {
+            "rmse": root_mean_squared_error(y, predictions),
+            "mae": mean_absolute_error(y, predictions),
+            "r2": r2_score(y, predictions),
+            "median_ae": median_absolute_error(y, predictions),
+            "mean_error": float(np.mean(predictions - y)),
+        }
     )
     constant = np.full(3, 2.0)
-    assert np.isnan(_resampled_regression(constant, constant + 1)["r2"])
+    assert np.isnan(regression_metrics(constant, constant + 1)["r2"])
     first = bootstrap_intervals("regression", y, predictions, None, resamples=50, seed=7)
     assert first == bootstrap_intervals("regression", y, predictions, None, resamples=50, seed=7)
     point = regression_metrics(y, predictions)
