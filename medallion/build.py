@@ -8,7 +8,7 @@ from medallion.assets.automation import build_automation_sensor
 from medallion.assets.bronze import build_bronze_asset
 from medallion.assets.catalog import in_catalog
 from medallion.assets.constants import LANDING, PSEUDONYMIZATION, WAREHOUSE
-from medallion.assets.executors import ZONES_PRELOAD, step_executor
+from medallion.assets.executors import step_executor
 from medallion.assets.gold import build_gold_asset, build_version_checks
 from medallion.assets.jobs import has_model, product_jobs
 from medallion.assets.landing_sensor import build_landing_sensor
@@ -95,8 +95,7 @@ def build_definitions(
     settings = settings or Settings.from_env()
     specs = specs if specs is not None else load_specs(settings.product_files())
     assets = [asset for spec in specs for asset in cataloged_assets(spec)]
-    # Ad hoc runs (the UI's Materialize) preload the zones only; each job names its own.
-    executor = executor or step_executor(ZONES_PRELOAD)
+    executor = executor or step_executor()
     return dg.Definitions(
         assets=assets,
         jobs=[job for spec in specs for job in product_jobs(spec)],

@@ -1,6 +1,6 @@
-"""What the fork server of an ingest run imports once: the zones' modules and Great
-Expectations, which every silver step validates with (imported once here rather than by each
-of a product's silver steps). No MLflow, no scikit-learn."""
+"""What the fork server of a run with silver or gold steps imports once: the zones' modules
+and Great Expectations, which every silver and gold step validates with (imported once here
+rather than by each step). No MLflow, no scikit-learn."""
 
 import great_expectations  # noqa: F401
 

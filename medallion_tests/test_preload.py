@@ -1,6 +1,6 @@
-"""Steps fork from a server that imported what the run needs once: zone runs without MLflow,
-scikit-learn or (but for ingest runs, which validate) Great Expectations; model runs with
-everything. Every preloaded module is safe to fork after (it starts no thread and opens no
+"""Steps fork from a server that imported what the run's steps need once: bronze-only runs
+without MLflow, scikit-learn or Great Expectations, runs with silver or gold (which validate)
+with Great Expectations, runs with model or monitoring steps with everything. Every preloaded module is safe to fork after (it starts no thread and opens no
 file in the data folder)."""
 
 from __future__ import annotations
@@ -11,25 +11,38 @@ import sys
 
 import pytest
 
+from medallion.assets.executors import (
+    CHECKS_PRELOAD,
+    ML_PRELOAD,
+    ZONES_PRELOAD,
+    PreloadingExecutor,
+    preload_for,
+    step_executor,
+)
 from medallion.build import build_definitions
 from medallion_tests.conftest import home_settings
 
 
-def _preload(executor) -> list[str]:
-    config = executor.config_schema.resolve_config({}).value["config"]
-    assert config["tag_concurrency_limits"] == [
-        {"key": "medallion/db", "value": "duckdb", "limit": 1}
-    ]
-    return config["start_method"]["forkserver"]["preload_modules"]
+def test_each_run_preloads_what_its_steps_need():
+    assert preload_for(["churn__bronze__customers", "churn__bronze__payments"]) == ZONES_PRELOAD
+    for step in ("churn__silver__payments", "churn__silver__payments_referential_integrity"):
+        assert preload_for(["churn__bronze__payments", step]) == CHECKS_PRELOAD
+    assert preload_for(["shop__gold__revenue_by_country"]) == CHECKS_PRELOAD
+    for step in ("churn__ml__random_forest", "churn__monitoring__evaluate", "x__service__y"):
+        assert preload_for(["churn__bronze__payments", step]) == ML_PRELOAD
+    assert preload_for(["an_op_of_another_shape"]) == ML_PRELOAD
+    assert preload_for([]) == ZONES_PRELOAD
 
 
-def test_each_run_preloads_what_it_needs(tmp_path):
+def test_ad_hoc_runs_and_jobs_share_the_preloading_executor(tmp_path, monkeypatch):
     defs = build_definitions(settings=home_settings(tmp_path))
-    assert _preload(defs.executor) == ["medallion.preload_zones"]
-    jobs = {job.name: job for job in defs.jobs}
-    assert _preload(jobs["churn_ingest"].executor_def) == ["medallion.preload_ingest"]
-    assert _preload(jobs["churn_retrain"].executor_def) == ["medallion.preload"]
-    assert _preload(jobs["churn_monitoring"].executor_def) == ["medallion.preload"]
+    executors = [defs.executor, *(job.executor_def for job in defs.jobs)]
+    assert {executor.name for executor in executors} == {"multiprocess_preloading"}
+    made = defs.executor.executor_creation_fn(None)
+    assert isinstance(made, PreloadingExecutor)
+    assert made.tag_concurrency_limits == [{"key": "medallion/db", "value": "duckdb", "limit": 1}]
+    monkeypatch.setenv("MEDALLION_PROFILE", "lake")  # DuckLake: writers side by side
+    assert step_executor().executor_creation_fn(None).tag_concurrency_limits == []
 
 
 @pytest.mark.parametrize(

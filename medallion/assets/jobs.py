@@ -6,7 +6,7 @@ baseline, variants, champion); `<product>_monitoring` evaluates drift and perfor
 
 import dagster as dg
 
-from medallion.assets.executors import INGEST_PRELOAD, ML_PRELOAD, step_executor
+from medallion.assets.executors import step_executor
 from medallion.assets.keys import bronze_key, gold_key, silver_key
 from medallion.spec import ZONES, ProductSpec
 
@@ -56,7 +56,7 @@ def product_jobs(spec: ProductSpec) -> list:
             selection=dg.AssetSelection.key_prefixes(*[[spec.name, zone] for zone in ZONES]),
             description=f"{spec.name}: landing files to bronze, silver and gold.",
             tags={"medallion/product": spec.name, "medallion/job": "ingest"},
-            executor_def=step_executor(INGEST_PRELOAD),
+            executor_def=step_executor(),
         )
     ]
     if has_model(spec):
@@ -66,14 +66,14 @@ def product_jobs(spec: ProductSpec) -> list:
                 selection=dg.AssetSelection.key_prefixes([spec.name, "ml"]),
                 description=f"{spec.name}: snapshot, baseline, every variant, promotion.",
                 tags={"medallion/product": spec.name, "medallion/job": "retrain"},
-                executor_def=step_executor(ML_PRELOAD),
+                executor_def=step_executor(),
             ),
             dg.define_asset_job(
                 monitoring_job_name(spec),
                 selection=dg.AssetSelection.key_prefixes([spec.name, "monitoring"]),
                 description=f"{spec.name}: drift and performance of the champion.",
                 tags={"medallion/product": spec.name, "medallion/job": "monitoring"},
-                executor_def=step_executor(ML_PRELOAD),
+                executor_def=step_executor(),
             ),
         ]
     return jobs
