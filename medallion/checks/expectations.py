@@ -28,7 +28,7 @@ import duckdb
 from medallion.checks import names
 from medallion.checks.outcome import CheckOutcome, Link
 from medallion.lake.catalog import is_lake_target
-from medallion.resources.warehouse import connect
+from medallion.resources.warehouse import SESSION_TIME_ZONE, connect
 from medallion.spec import ProductSpec, gold_changed_keys_table
 from medallion.zones.sql import literal, quote
 
@@ -156,7 +156,12 @@ def validate(
     opened: list = []
 
     def creator() -> duckdb.DuckDBPyConnection:
-        opened.append(connect(warehouse, read_only=True, config=config))
+        # GX builds two engines per validation, each asking for a connection: one read-only
+        # session serves both (opening one on the lake loads extensions and attaches the
+        # catalog, about 0.3 s), each engine a cursor of it
+        if not opened:
+            opened.append(connect(warehouse, read_only=True, config=config))
+        opened.append(_cursor(opened[0]))
         return opened[-1]
 
     return _run_suite(
@@ -200,8 +205,7 @@ def validate_gold(
     )
 
     def creator() -> duckdb.DuckDBPyConnection:
-        cursor = con.cursor()
-        cursor.execute(f"USE {quote(catalog)}")
+        cursor = _cursor(con, catalog)
         if keys is not None:
             cursor.execute(
                 f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT unnest(?::VARCHAR[]) AS key",
@@ -222,6 +226,19 @@ def validate_gold(
         creator,
         opened,
     )
+
+
+def _cursor(
+    con: duckdb.DuckDBPyConnection, catalog: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A new session on `con`'s database with its default catalog (`catalog`, else the one
+    `con` uses: the lake profile's `USE lake`) and the warehouse's time zone (a cursor starts
+    with DuckDB's defaults)."""
+    catalog = catalog or con.execute("SELECT current_database()").fetchone()[0]
+    cursor = con.cursor()
+    cursor.execute(f"USE {quote(catalog)}")
+    cursor.execute(f"SET TimeZone = '{SESSION_TIME_ZONE}'")
+    return cursor
 
 
 @dataclass(frozen=True)
@@ -369,7 +386,7 @@ def _release(source: Any, opened: list) -> None:
         engine._connection.close()
     engine.engine.dispose()
     source.get_engine().dispose()
-    for connection in opened:
+    for connection in reversed(opened):  # cursors before the session they belong to
         connection.close()
 
 

@@ -14,6 +14,7 @@ from great_expectations.render.view.view import DefaultJinjaPageView
 
 from medallion.checks import expectations, gx_duckdb, gx_templates
 from medallion.resources.pseudonymization import hmac_pads
+from medallion.resources.warehouse import connect
 from medallion.settings import PACKAGE_PRODUCTS
 from medallion.spec import gold_changed_keys_table, load_spec
 from medallion.zones.bronze import ingest_source
@@ -73,6 +74,26 @@ def test_validation_runs_in_duckdb_and_reports_counts(tmp_path, con, spec, landi
     assert outcome.metadata["failed_blocking"] == ["ExpectColumnValuesToBeInSet(country)"]
     ok = expectations.validate(tmp_path / "warehouse.duckdb", spec, "orders")
     assert ok.passed, ok.metadata
+
+
+def test_a_validation_opens_the_warehouse_once(tmp_path, con, spec, landing, monkeypatch):
+    """GX asks for a connection per engine it builds; they are sessions of one connection
+    (opening one on the lake costs about 0.3 s), all closed when the validation ends: the
+    file opens read-write again in this process."""
+    ingest_source(con, spec, "orders", landing)
+    build_silver(con, spec, "orders", hmac_pads(b"k" * 32))
+    con.close()
+    opened = []
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(expectations, "connect", counting)
+    assert expectations.validate(tmp_path / "warehouse.duckdb", spec, "orders").passed
+    assert len(opened) == 1
+    with connect(tmp_path / "warehouse.duckdb") as again:
+        assert again.execute("SELECT count(*) FROM shop_silver.orders").fetchone()[0] > 0
 
 
 def test_a_declared_column_missing_from_silver_fails_the_suite(tmp_path, con, spec, landing):
