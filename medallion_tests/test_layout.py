@@ -28,6 +28,7 @@ DAGSTER_ALLOWED = {
     "demo",
     "lake",
     "operation",
+    "preload_zones",
     "resources",
     "side_by_side",
     "simulate",
@@ -36,7 +37,8 @@ DAGSTER_ALLOWED = {
 }
 """The only units that may import Dagster: the wiring layer (assets), the Dagster resources,
 the factory, the lake profile's Dagster instance (`lake/instance.py`: its PostgreSQL storage
-and pools), and the entry points that run Dagster (CLI, demo and its timeline, side-by-side
+and pools), what a run's fork server imports (`preload_zones.py`: the instance's storage),
+and the entry points that run Dagster (CLI, demo and its timeline, side-by-side
 processes and story, the in-process daily operation, simulator, benchmarks)."""
 
 WIRING = ("medallion.assets", "medallion.build", "medallion.definitions")
