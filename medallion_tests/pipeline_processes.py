@@ -1,5 +1,6 @@
 """The churn pipeline in a process of its own, as `dagster dev` or the CLI would run it: what
-the crash-safety and concurrency tests start, kill and run side by side."""
+the crash-safety and concurrency tests start, kill and run side by side; and how far a run
+has come, read from its Dagster instance as the UI reads it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import dagster as dg
 
 SCRIPT = """
 import dagster as dg
@@ -44,3 +47,9 @@ def start_pipeline(home: Path, landing: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def step_starts(instance: dg.DagsterInstance, run_id: str) -> list[float]:
+    """When each step of a run started (epoch seconds), in the order they started."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_START)
+    return [record.timestamp for record in records.records]
