@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from medallion.ml.fairness import AttributeFairness
-from medallion.ml.group_error import AttributeErrors
-from medallion.ml.latency import LatencyReport
 from medallion.spec import GatesSpec, greater_is_better
+
+if TYPE_CHECKING:  # the reports' modules import Fairlearn and scikit-learn (about 3 s)
+    from medallion.ml.fairness import AttributeFairness
+    from medallion.ml.group_error import AttributeErrors
+    from medallion.ml.latency import LatencyReport
 
 ACCURACY, BIAS, LATENCY = "accuracy", "bias", "latency"
 FLOAT_SLACK = 1e-9

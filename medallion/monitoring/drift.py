@@ -23,7 +23,6 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-from scipy.spatial.distance import jensenshannon
 
 from medallion.monitoring.history import DRIFT_HISTORY, frame_schema
 from medallion.spec import MonitoringSpec
@@ -104,6 +103,8 @@ def js_distance(reference_counts: np.ndarray, current_counts: np.ndarray) -> flo
 
     An empty side has no distribution: against another empty side the distance is 0, against
     a non-empty one sqrt(1/2), the value of an all-zero vector in the formula."""
+    from scipy.spatial.distance import jensenshannon  # scipy: about 1 s to import
+
     empty = (reference_counts.sum() == 0, current_counts.sum() == 0)
     if any(empty):
         return 0.0 if all(empty) else math.sqrt(0.5)
