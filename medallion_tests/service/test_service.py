@@ -242,14 +242,16 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_budget_check_measures_the_service_against_the_spec(tmp_path):
+def test_the_budget_check_measures_the_service_against_the_spec(served):
+    """On the served world (a service of its own beside the running one: each process logs
+    its predictions in segments of its own)."""
     import dagster as dg
 
     from medallion.assets.service import build_responsiveness_asset
     from medallion.build import build_resources
     from medallion.service.budget import SERVICE_BUDGET
 
-    world = make_world(tmp_path)
+    world, _ = served
     tight = {"lookup_p95_ms": 0.001, "load_requests": 60, "load_seconds": 3.0}
     spec = world.spec.model_copy(update={"service": world.spec.service.model_copy(update=tight)})
     resources = build_resources(world.settings)
