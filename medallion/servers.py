@@ -50,31 +50,44 @@ def start_group(
 
 def stop_group(process: subprocess.Popen, grace_s: float = 15.0) -> int:
     """Interrupt, then terminate, then kill a process group; returns the exit code."""
+    return stop_groups([process], grace_s)[0]
+
+
+def stop_groups(processes: Sequence[subprocess.Popen], grace_s: float = 15.0) -> list[int]:
+    """Stop process groups together: interrupt them all, then terminate, then kill, until
+    every leader has exited, each step after one grace period shared by all (stopping
+    several servers takes as long as the slowest, not the sum); returns their exit codes."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=grace_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    _reap_group(process.pid)
-    return process.wait()
+        running = [p for p in processes if p.poll() is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+        deadline = time.monotonic() + grace_s
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    _reap_groups([p.pid for p in processes])
+    return [p.wait() for p in processes]
 
 
-def _reap_group(pgid: int) -> None:
-    """Kill anything left in the group after its leader exited (orphaned grandchildren)."""
+def _reap_groups(pgids: list[int]) -> None:
+    """Kill anything left in the groups after their leaders exited (orphaned grandchildren)."""
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+    while pgids and time.monotonic() < deadline:
+        pgids = [pgid for pgid in pgids if _group_exists(pgid)]
+        if pgids:
+            time.sleep(0.1)
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def supervise(processes: list[subprocess.Popen]) -> int:
@@ -90,7 +103,7 @@ def supervise(processes: list[subprocess.Popen]) -> int:
         while not stopping and all(p.poll() is None for p in processes):
             time.sleep(0.2)
     finally:
-        codes = [stop_group(p) for p in processes]
+        codes = stop_groups(processes)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0 if stopping else max(codes)

@@ -36,7 +36,7 @@ def graphql(port: int, query: str, timeout_s: float = 90) -> dict:
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"no GraphQL answer on port {port} within {timeout_s} s")
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def wait_for_http(url: str, timeout_s: float = 90) -> None:
@@ -51,7 +51,7 @@ def wait_for_http(url: str, timeout_s: float = 90) -> None:
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer within {timeout_s} s")
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def home_env(home: Path) -> dict[str, str]:
