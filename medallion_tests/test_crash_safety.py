@@ -96,7 +96,7 @@ def test_sigkill_at_random_moments_then_rerun_converges(tmp_path):
     before its kill is followed by another attempt (at most ATTEMPTS in all)."""
     spec = load_spec(PACKAGE_PRODUCTS / "churn" / "product.yaml")
     landing = tmp_path / "landing"
-    generate(landing / "churn", seed=11, customers=250, days=45)
+    generate(landing / "churn", seed=11, customers=150, days=35)  # gold needs 30 days
 
     reference_home = tmp_path / "reference"
     assert start_pipeline(reference_home, landing).wait(timeout=300) == 0
