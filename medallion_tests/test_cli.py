@@ -4,6 +4,7 @@ through the multiprocess executor with DuckDB writes serialized."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from medallion.cli import main
 from medallion.products.churn.generator import generate
+from medallion.settings import PACKAGE_PRODUCTS
 
 BIN = Path(sys.executable).parent
 
@@ -63,8 +65,20 @@ def test_unknown_product_is_refused(tmp_path):
         main(["generate", "--landing", str(tmp_path), "--product", "nope"])
 
 
+def _light_service_products(tmp_path: Path) -> Path:
+    """A products folder holding the shipped churn product with a light service load (10
+    requests per level): its responsiveness asset is one of every asset, but its timings
+    are the service tests' business, not this test's."""
+    folder = tmp_path / "products" / "churn"
+    shutil.copytree(PACKAGE_PRODUCTS / "churn", folder)
+    with (folder / "product.yaml").open("a", encoding="utf-8") as spec:
+        spec.write("\nservice: {load_requests: 10, load_seconds: 1.0}\n")
+    return folder.parent
+
+
 @pytest.mark.slow
 def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_path):
+    env = _env(tmp_path) | {"MEDALLION_PRODUCTS": str(_light_service_products(tmp_path))}
     rows = generate(tmp_path / "data" / "landing" / "churn", seed=3, customers=80, days=32)
     result = subprocess.run(
         [
@@ -80,7 +94,7 @@ def test_dagster_cli_materializes_every_asset_with_multiprocess_executor(tmp_pat
             "--partition",
             "2026-02-05",
         ],
-        env=_env(tmp_path),
+        env=env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
