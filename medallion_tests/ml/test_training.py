@@ -175,13 +175,30 @@ def test_frame_to_array_codes_categories_and_keeps_missing_apart():
 
 
 def test_bootstrap_intervals_are_seeded_and_use_the_holdout_metrics():
-    from medallion.ml.metrics import _resampled_classification, bootstrap_intervals
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    from medallion.ml.metrics import bootstrap_intervals
 
     rng = np.random.default_rng(1)
     y = (rng.random(300) < 0.3).astype(int)
-    scores = np.clip(0.3 * y + rng.random(300) * 0.7, 0, 1)
-    assert _resampled_classification(y, scores, 0.4) == pytest.approx(
-        classification_metrics(y, scores, 0.4)
+    scores = np.round(np.clip(0.3 * y + rng.random(300) * 0.7, 0, 1), 2)  # with ties
+    predicted = (scores >= 0.4).astype(int)
+    assert classification_metrics(y, scores, 0.4) == pytest.approx(  # scikit-learn's definitions
+        {
+            "roc_auc": roc_auc_score(y, scores),
+            "accuracy": accuracy_score(y, predicted),
+            "f1": f1_score(y, predicted),
+            "precision": precision_score(y, predicted),
+            "recall": recall_score(y, predicted),
+            "log_loss": log_loss(y, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1]),
+        }
     )
     first = bootstrap_intervals("classification", y, scores, 0.4, resamples=50, seed=7)
     assert first == bootstrap_intervals("classification", y, scores, 0.4, resamples=50, seed=7)
