@@ -46,6 +46,48 @@ def default_snapshot_root(data: Path) -> str:
     return str((Path(data) / "snapshots").resolve())
 
 
+def store_template(cache: Path | None = None) -> Path:
+    """An empty MLflow sqlite store with every table migrated, made once per MLflow version
+    in the user's cache (XDG_CACHE_HOME, else ~/.cache): MLflow's fifty-odd migrations of a
+    new database take a couple of CPU seconds, a copy takes milliseconds."""
+    import mlflow
+    from mlflow.store.db.utils import _initialize_tables, create_sqlalchemy_engine
+
+    if cache is None:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medallion"
+    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
+    if not template.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        scratch = cache / f"{template.name}.{os.getpid()}.tmp"
+        scratch.unlink(missing_ok=True)
+        engine = create_sqlalchemy_engine(f"sqlite:///{scratch}")
+        try:
+            _initialize_tables(engine)  # what MLflow runs on a database without its tables
+        finally:
+            engine.dispose()
+        os.replace(scratch, template)
+    return template
+
+
+def seed_sqlite_store(database: Path, cache: Path | None = None) -> None:
+    """Start a new sqlite store as a copy of the migrated empty template (MLflow then adds
+    its Default experiment, as on a database it migrated itself); an existing file is left
+    alone, and of two processes seeding at once the first wins."""
+    import shutil
+
+    if database.exists():
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    scratch = database.with_name(f"{database.name}.{os.getpid()}.tmp")
+    shutil.copyfile(store_template(cache), scratch)
+    try:
+        os.link(scratch, database)  # never replaces a store another process has begun
+    except FileExistsError:
+        pass
+    finally:
+        scratch.unlink()
+
+
 class TrackingResource(dg.ConfigurableResource):
     """The MLflow tracking server and model registry, and the folder of feature snapshots."""
 
@@ -101,9 +143,7 @@ class TrackingResource(dg.ConfigurableResource):
         import mlflow
 
         if self.tracking_uri.startswith("sqlite:///"):
-            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-                parents=True, exist_ok=True
-            )
+            seed_sqlite_store(Path(self.tracking_uri.removeprefix("sqlite:///")))
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
         return mlflow.MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
