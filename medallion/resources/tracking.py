@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
     from medallion.settings import Settings
 
-MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
-"""Environment every MLflow process of ours gets (in process and the servers we start)."""
+MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+"""Environment every MLflow process of ours gets (in process and the servers we start): no
+telemetry, and no job runners in an MLflow server (seven processes, each importing MLflow, for
+GenAI jobs classic training never submits; stopping the server waited for them)."""
 
 
 def mlflow_process_env(base: dict[str, str]) -> dict[str, str]:

@@ -110,6 +110,7 @@ def test_serving_env_points_at_the_store_with_one_thread(tmp_path):
     env = serving_env({"PATH": "/usr/bin"}, tracking, threads=1)
     assert env["MLFLOW_TRACKING_URI"] == tracking.tracking_uri
     assert env["OMP_NUM_THREADS"] == "1" and env["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"  # no GenAI job runners
     assert env["PATH"].split(os.pathsep)[0] == str(BIN)
 
 
