@@ -1,7 +1,7 @@
 """The ML zone of both products on a loaded machine: with two busy-looping processes on the
-two cores, the shipped variants and the shipped gates still promote a champion for each
-product (the latency gate judges CPU time), and the churn champion decides usefully at its
-recorded threshold."""
+two cores, the shipped variants and the shipped latency budgets (the batch's per row) still
+promote a champion for each product (the latency gate judges CPU time), and the churn
+champion decides usefully at its recorded threshold."""
 
 from __future__ import annotations
 
@@ -28,15 +28,27 @@ BIAS_FOR_A_SMALL_WORLD = {
 world meets them); what is under test here is the latency gate, which stays as shipped."""
 
 
+BATCH_ROWS = 20_000
+"""The timed batch, a fifth of the shipped one, with the shipped batch budget per row."""
+
+
 def _small_world(spec: ProductSpec) -> ProductSpec:
     """The shipped spec with a one-week holdout (the world has few labelled days), fewer
-    timed calls and bias bounds for a small world; variants and latency budgets as shipped."""
+    timed calls, a smaller timed batch at the shipped budget per row and bias bounds for a
+    small world; variants and latency budgets as shipped."""
     model = spec.model
     update: dict = {"holdout_days": 7}
     if not model.is_regression:
         update["validation_days"] = 5
-    gates = model.gates.model_copy(
-        update={"latency_samples": 100, "latency_rounds": 2} | BIAS_FOR_A_SMALL_WORLD[model.task]
+    shipped = model.gates
+    batch = {
+        "batch_rows": BATCH_ROWS,
+        "batch_seconds": shipped.batch_seconds * BATCH_ROWS / shipped.batch_rows,
+    }
+    gates = shipped.model_copy(
+        update={"latency_samples": 100, "latency_rounds": 2}
+        | batch
+        | BIAS_FOR_A_SMALL_WORLD[model.task]
     )
     return spec.model_copy(update={"model": model.model_copy(update=update | {"gates": gates})})
 
@@ -56,8 +68,8 @@ def world(tmp_path_factory):
 @pytest.mark.slow
 def test_both_products_promote_a_champion_with_cpu_hogs_running(world):
     """Two busy loops on the two cores while both ML zones train, time and promote: every
-    latency gate (shipped budgets, CPU time) passes and each product gets a champion whose
-    decisions beat the baseline's at its recorded threshold."""
+    latency gate (shipped budgets, the batch's per row; CPU time) passes and each product
+    gets a champion whose decisions beat the baseline's at its recorded threshold."""
     settings, instance, specs = world
     with cpu_hogs(2):
         result = materialize(settings, instance, [a for s in specs for a in ml_assets(s)])
