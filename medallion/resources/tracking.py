@@ -74,14 +74,19 @@ def store_template(cache: Path | None = None) -> Path:
 def seed_sqlite_store(database: Path, cache: Path | None = None) -> None:
     """Start a new sqlite store as a copy of the migrated empty template (MLflow then adds
     its Default experiment, as on a database it migrated itself); an existing file is left
-    alone, and of two processes seeding at once the first wins."""
+    alone, of two processes seeding at once the first wins, and without a writable cache
+    MLflow migrates the new database itself."""
     import shutil
 
+    database.parent.mkdir(parents=True, exist_ok=True)
     if database.exists():
         return
-    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        template = store_template(cache)
+    except OSError:
+        return
     scratch = database.with_name(f"{database.name}.{os.getpid()}.tmp")
-    shutil.copyfile(store_template(cache), scratch)
+    shutil.copyfile(template, scratch)
     try:
         os.link(scratch, database)  # never replaces a store another process has begun
     except FileExistsError:

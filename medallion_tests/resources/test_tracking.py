@@ -68,3 +68,12 @@ def test_a_new_sqlite_store_is_a_copy_of_the_migrated_template(tmp_path, monkeyp
     assert template.stat().st_mtime_ns == made
     assert list(template.parent.iterdir()) == [template]  # no scratch file left
     assert sorted(p.name for p in seeded.parent.iterdir()) == ["mlflow.db"]
+
+
+def test_without_a_writable_cache_mlflow_migrates_a_new_store_itself(tmp_path):
+    from medallion.resources.tracking import seed_sqlite_store
+
+    (tmp_path / "not-a-folder").write_text("")
+    database = tmp_path / "data" / "mlflow.db"
+    seed_sqlite_store(database, cache=tmp_path / "not-a-folder" / "medallion")
+    assert list(database.parent.iterdir()) == []  # nothing half made: MLflow creates it
