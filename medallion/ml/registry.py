@@ -225,14 +225,15 @@ def log_sklearn_model(pipeline, estimator: str, input_example, registered_name: 
 
 def log_and_register(
     pipeline, estimator: str, input_example, registered_name: str, tags: dict[str, str]
-) -> str:
+) -> tuple[str, str]:
     """Log the model to the active run and register it as a new version carrying `tags` in
-    the same registry write (one write, not one per tag). Returns the version."""
+    the same registry write (one write, not one per tag). Returns the version and the
+    logged model's id."""
     import mlflow
 
     info = log_sklearn_model(pipeline, estimator, input_example, None)
     version = mlflow.register_model(info.model_uri, registered_name, tags=tags)
-    return str(version.version)
+    return str(version.version), info.model_id
 
 
 def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
@@ -250,17 +251,19 @@ def log_batch(
     metrics: dict[str, float],
     params: dict[str, object],
     tags: dict[str, str],
+    model_id: str | None = None,
 ) -> None:
     """Metrics, params and tags of a run in as few writes as MLflow allows (1,000 metrics,
     100 params and 100 tags per call): on one sqlite store shared by variants training side
     by side, every write waits for the file lock, and one write per value made parallel
-    training no faster than sequential."""
+    training no faster than sequential. With `model_id`, the metrics are also the logged
+    model's."""
     import time
 
     from mlflow.entities import Metric, Param, RunTag
 
     now = int(time.time() * 1000)
-    metric_list = [Metric(k, float(v), now, 0) for k, v in metrics.items() if v == v]
+    metric_list = [Metric(k, float(v), now, 0, model_id) for k, v in metrics.items() if v == v]
     param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
     tag_list = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
     while metric_list or param_list or tag_list:

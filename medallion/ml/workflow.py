@@ -539,9 +539,10 @@ def _log_run(
     logged,
     phases: dict[str, float],
 ) -> tuple[str, str]:
-    """One MLflow run: params, tags and metrics in one batched write, the datasets, the
-    fairness table and chart, and the model as a new registered version. Returns the run id
-    and the version."""
+    """One MLflow run: params and tags in one batched write, the datasets, the fairness
+    table and chart, the model as a new registered version, then the metrics in one write,
+    as the run's and the logged model's (logged before the model, MLflow would read each
+    metric's history back to link it). Returns the run id and the version."""
     spec, data, variant = context.spec, context.data, context.variant
     model = _model(spec)
     name = registry.registered_model_name(spec)
@@ -569,17 +570,21 @@ def _log_run(
         run_id = run.info.run_id
         gates = _gate_tags(evaluation.gates)
         with timed(phases, "log_run"):
-            gate_metrics = {f"gate/{g.gate}": float(g.passed) for g in evaluation.gates}
-            registry.log_batch(context.client, run_id, metrics | gate_metrics, params, gates)
+            registry.log_batch(context.client, run_id, {}, params, gates)
             _log_inputs(spec, data, context.snapshot, context.data_version)
             _log_artifacts(spec, variant, evaluation)
-        with timed(phases, "log_model"):
-            identity = {"variant": variant, "data_version": context.data_version}
-            identity |= gold_version_tags(spec) | {registry.FINGERPRINT: context.fingerprint}
-            example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
-            version = registry.log_and_register(
-                logged, model.variants[variant].estimator, example, name, gates | identity
-            )
+        model_id = None
+        try:
+            with timed(phases, "log_model"):
+                identity = {"variant": variant, "data_version": context.data_version}
+                identity |= gold_version_tags(spec) | {registry.FINGERPRINT: context.fingerprint}
+                example = data.x_holdout.head(INPUT_EXAMPLE_ROWS)
+                version, model_id = registry.log_and_register(
+                    logged, model.variants[variant].estimator, example, name, gates | identity
+                )
+        finally:  # a run whose model failed to log keeps its metrics
+            gate_metrics = {f"gate/{g.gate}": float(g.passed) for g in evaluation.gates}
+            registry.log_batch(context.client, run_id, metrics | gate_metrics, {}, {}, model_id)
     context.client.log_batch(
         run_id,
         metrics=_metric_entities({f"seconds/{phase}": v for phase, v in phases.items()}),

@@ -1,5 +1,6 @@
 """`medallion serve` serves the champion over HTTP (MLflow's scoring protocol) with the same
-predictions as in process, and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children."""
+predictions as in process, and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children.
+The champion's logged model carries its run's holdout metrics (MLflow's model view)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,17 @@ def champion(tmp_path, frame):
     )
     assert promoted.champion_version == result.model_version
     return spec, tracking, result, workflow.prepare(spec, snapshot)
+
+
+def test_the_logged_model_carries_the_runs_metrics(champion):
+    _, tracking, result, _ = champion
+    client = tracking.activate()
+    run = client.get_run(result.run_id)
+    [output] = run.outputs.model_outputs
+    logged = {m.key: m.value for m in client.get_logged_model(output.model_id).metrics}
+    ran = {k: v for k, v in run.data.metrics.items() if not k.startswith("seconds/")}
+    assert logged == ran and logged["roc_auc"] == result.metrics["roc_auc"]
+    assert {"gate/accuracy", "gate/bias", "ci95/roc_auc/low"} <= set(logged)
 
 
 def test_serving_env_points_at_the_store_with_one_thread(tmp_path):
