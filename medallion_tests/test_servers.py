@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from medallion.servers import start_group, stop_group, warn_if_exposed
+from medallion.servers import start_group, stop_group, stop_groups, warn_if_exposed
 from medallion_tests.ui_servers import free_port, graphql, home_env
 
 BIN = Path(sys.executable).parent
@@ -58,6 +58,29 @@ def test_warning_when_bound_beyond_loopback(capsys):
     assert capsys.readouterr().err == ""
     warn_if_exposed("0.0.0.0", "the Dagster UI")
     assert "no authentication" in capsys.readouterr().err
+
+
+def test_groups_are_signalled_together_and_share_the_grace_period():
+    """Two servers that ignore SIGINT: both get SIGTERM after one grace period, not one
+    after the other's."""
+    ignores_sigint = (
+        "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", ignores_sigint], stdout=subprocess.PIPE, start_new_session=True
+        )
+        for _ in range(2)
+    ]
+    for process in processes:
+        assert process.stdout.readline() == b"ready\n"
+    started = time.monotonic()
+    assert stop_groups(processes, grace_s=3.0) == [-signal.SIGTERM, -signal.SIGTERM]
+    assert time.monotonic() - started < 5.5  # one after the other: 6 s at least
+    assert not any(_group_alive(p.pid) for p in processes)
+    for process in processes:
+        process.stdout.close()
 
 
 @pytest.mark.slow
