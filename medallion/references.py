@@ -7,6 +7,7 @@ self-contained and needs no installation.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -39,12 +40,14 @@ def load_reference(spec: ProductSpec, reference: str, field: str) -> Callable[..
 
 def _load_file(spec: ProductSpec, file_name: str) -> Any:
     """Import a Python file of the product's folder once per process, under a module name
-    unique to the product, so two products may both have a `generator.py`."""
+    unique to the file's path: two products may both have a `generator.py`, and two folders
+    of one product (versions side by side) each run their own code."""
     folder = Path(spec.path).parent if spec.path else Path.cwd()
     path = (folder / file_name).resolve()
     if not path.is_file():
         raise ImportError(f"no file {path}")
-    module_name = f"medallion_products.{spec.name}.{path.stem}"
+    folder_digest = hashlib.sha256(str(path.parent).encode()).hexdigest()[:12]
+    module_name = f"medallion_products.{spec.name}_{folder_digest}.{path.stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
     loader_spec = importlib.util.spec_from_file_location(module_name, path)
