@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def run_lake_demo(home: Path) -> str:
         "HOME": str(home),
         "MEDALLION_HOME": str(home),
         "MEDALLION_PII_KEY": KEY,
+        "TMPDIR": tempfile.gettempdir(),  # where this test looks for the demo's server folder
     }
     command = [sys.executable, "-m", "medallion.cli", "demo", "--profile", "lake"]
     done = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=900)
