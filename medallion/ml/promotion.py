@@ -30,6 +30,7 @@ from medallion.ml.gates import (
     verdict,
 )
 from medallion.ml.latency import LatencyReport, measure_latency
+from medallion.ml.loading import load_pyfunc
 from medallion.ml.records import CandidateRecord
 from medallion.ml.workflow import prepare
 from medallion.resources.tracking import TrackingResource
@@ -52,8 +53,6 @@ def measure_versions(
 ) -> dict[str, LatencyReport]:
     """Load each registered version as pyfunc (as it is served) and time it, one after
     another, on model input rows (the holdout), with the spec's thread count."""
-    import mlflow.pyfunc
-
     assert spec.model is not None
     gates = spec.model.gates
     tracking.activate()
@@ -61,7 +60,7 @@ def measure_versions(
     reports = {}
     with threadpool_limits(limits=spec.model.threads):
         for version in dict.fromkeys(versions):
-            loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+            loaded = load_pyfunc(f"models:/{name}/{version}")
             reports[version] = measure_latency(
                 loaded.predict,
                 rows,

@@ -30,6 +30,7 @@ from medallion.ml.bias import BiasEvaluation, evaluate_bias
 from medallion.ml.card import write_card
 from medallion.ml.decision import DecisionModel
 from medallion.ml.gates import GateOutcome, accuracy_gate, verdict
+from medallion.ml.loading import load_sklearn
 from medallion.ml.metrics import (
     GroupMetrics,
     bootstrap_intervals,
@@ -299,9 +300,7 @@ def run_baseline(
 
 def _champion_scores(name: str, version: str, data: Prepared) -> np.ndarray | None:
     """The champion's scores on the holdout, or None if it needs columns the snapshot lacks."""
-    import mlflow.sklearn
-
-    champion = mlflow.sklearn.load_model(f"models:/{name}/{version}")
+    champion = load_sklearn(f"models:/{name}/{version}")
     wanted = list(getattr(champion, "feature_names_in_", data.x_holdout.columns))
     if not set(wanted) <= set(data.x_holdout.columns):
         return None
@@ -631,14 +630,12 @@ def _metric_entities(values: dict[str, float]):
 def _reuse(context: _VariantContext, existing, phases: dict[str, float]) -> VariantResult:
     """The version trained earlier from the same fingerprint, re-scored (deterministic) and
     re-gated against this baseline; its gate tags are updated, nothing is registered."""
-    import mlflow.sklearn
-
     spec, data, client = context.spec, context.data, context.client
     model = _model(spec)
     name = registry.registered_model_name(spec)
     version = str(existing.version)
     with timed(phases, "load"):
-        loaded = mlflow.sklearn.load_model(f"models:/{name}/{version}")
+        loaded = load_sklearn(f"models:/{name}/{version}")
     run = client.get_run(existing.run_id)
     with timed(phases, "evaluate"):
         threshold = _threshold_of(client, existing.run_id, model)

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from medallion.ml import registry
+from medallion.ml.loading import load_pyfunc
 from medallion.ml.snapshot import snapshot_path
 from medallion.resources.tracking import TrackingResource
 from medallion.spec import ProductSpec
@@ -105,9 +106,7 @@ def _threshold(params: dict[str, str], spec: ProductSpec) -> float | None:
 
 def load_model(champion: Champion):
     """The champion as an MLflow pyfunc model (loaded once per evaluation)."""
-    import mlflow.pyfunc
-
-    return mlflow.pyfunc.load_model(champion.uri)
+    return load_pyfunc(champion.uri)
 
 
 def score(model, frame: pl.DataFrame, spec: ProductSpec) -> np.ndarray:

@@ -11,6 +11,7 @@ import pandas as pd
 import polars as pl
 
 from medallion.ml import registry
+from medallion.ml.loading import load_sklearn
 from medallion.spec import ProductSpec
 
 ROLE_ANSWER = "answer"
@@ -107,9 +108,7 @@ def lineup(spec: ProductSpec, tracking, answer: str = registry.CHAMPION) -> Line
 
 def load(ref: ModelRef):
     """The scikit-learn pipeline of a version (skops, with the trusted types it was saved with)."""
-    import mlflow.sklearn
-
-    return mlflow.sklearn.load_model(ref.uri)
+    return load_sklearn(ref.uri)
 
 
 def feature_frame(rows: list[dict], features: list[str], categorical: set[str]) -> pl.DataFrame:

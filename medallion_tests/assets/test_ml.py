@@ -437,7 +437,7 @@ def _card_tables(markdown: str) -> dict[str, list[list[str]]]:
     return {k: rows[1:] for k, rows in tables.items()}
 
 
-def test_every_model_card_states_what_the_run_logged(first):
+def test_every_model_card_states_what_the_run_logged(first, tmp_path):
     """A reviewer with only the card can check it: every number on it is a logged metric or
     param of the version's run, to the card's four decimals."""
     client = first.activate()
@@ -445,7 +445,7 @@ def test_every_model_card_states_what_the_run_logged(first):
         run = client.get_run(version.run_id)
         metrics, params = run.data.metrics, run.data.params
         folder = mlflow.artifacts.download_artifacts(
-            run_id=version.run_id, artifact_path="model_card"
+            run_id=version.run_id, artifact_path="model_card", dst_path=str(tmp_path)
         )
         markdown = (Path(folder) / "model_card.md").read_text(encoding="utf-8")
         assert (Path(folder) / "model_card.html").read_text(encoding="utf-8").count("<table>") >= 4

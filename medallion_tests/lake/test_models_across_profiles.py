@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import mlflow.pyfunc
 import numpy as np
 import polars as pl
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from medallion.assets.ml import ml_assets
 from medallion.demo import materialize_all
 from medallion.lake.profile import MLFLOW_DRIVER
+from medallion.ml.loading import load_pyfunc
 from medallion.ml.snapshot import snapshot_path
 from medallion.ml.training import feature_kinds, to_features
 from medallion.products.deliveries.generator import generate
@@ -60,9 +60,7 @@ def predictions(settings: Settings, spec: ProductSpec) -> tuple[str, dict[str, n
     _, categorical = feature_kinds(rows, spec.model)
     features = to_features(rows, spec.model.features, categorical)
     return version, {
-        name: np.asarray(
-            mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(features)
-        )
+        name: np.asarray(load_pyfunc(f"runs:/{run.info.run_id}/model").predict(features))
         for name, run in runs.items()
     }
 
