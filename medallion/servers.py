@@ -74,7 +74,7 @@ def _reap_groups(pgids: list[int]) -> None:
     """Kill anything left in the groups after their leaders exited (orphaned grandchildren)."""
     deadline = time.monotonic() + 5
     while pgids and time.monotonic() < deadline:
-        pgids = [pgid for pgid in pgids if _group_exists(pgid)]
+        pgids = [pgid for pgid in pgids if group_exists(pgid)]
         if pgids:
             time.sleep(0.1)
     for pgid in pgids:
@@ -82,7 +82,8 @@ def _reap_groups(pgids: list[int]) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _group_exists(pgid: int) -> bool:
+def group_exists(pgid: int) -> bool:
+    """Whether any process of the process group `pgid` is still running."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

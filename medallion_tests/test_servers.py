@@ -13,20 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from medallion.servers import start_group, stop_group, stop_groups, warn_if_exposed
+from medallion.servers import (
+    group_exists,
+    start_group,
+    stop_group,
+    stop_groups,
+    warn_if_exposed,
+)
 from medallion_tests.ui_servers import free_port, graphql, home_env
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_GRAPH = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _descendants(pid: int) -> set[int]:
@@ -78,7 +76,7 @@ def test_groups_are_signalled_together_and_share_the_grace_period():
     started = time.monotonic()
     assert stop_groups(processes, grace_s=3.0) == [-signal.SIGTERM, -signal.SIGTERM]
     assert time.monotonic() - started < 5.5  # one after the other: 6 s at least
-    assert not any(_group_alive(p.pid) for p in processes)
+    assert not any(group_exists(p.pid) for p in processes)
     for process in processes:
         process.stdout.close()
 
@@ -114,7 +112,7 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         f"churn/silver/{s}"
         for s in ("customers", "subscriptions", "usage_events", "payments", "support_tickets")
     }
-    assert not _group_alive(process.pid)
+    assert not group_exists(process.pid)
 
 
 @pytest.mark.slow
@@ -144,5 +142,5 @@ def test_medallion_ui_stops_with_all_children_on_sigterm(tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/graphql", timeout=2)
         assert (tmp_path / "data" / "dagster" / "storage").is_dir()
     finally:
-        if _group_alive(process.pid):
+        if group_exists(process.pid):
             os.killpg(process.pid, signal.SIGKILL)
