@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +19,7 @@ from medallion.ml import links
 from medallion.servers import stop_group
 from medallion.settings import Settings
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, ml_spec
-from medallion_tests.ui_servers import free_port, graphql, home_env, wait_for_http
+from medallion_tests.ui_servers import graphql, start_medallion_ui, wait_for_http
 from medallion_tests.worlds import World
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,30 +72,6 @@ def ui_home(world: World, home: Path) -> Settings:
     return settings
 
 
-def _start_ui(home: Path, out: Path) -> tuple[subprocess.Popen, int, int]:
-    """`medallion ui` on free ports in `home`, its output in `out`."""
-    dagster_port, mlflow_port = free_port(), free_port()
-    env = home_env(home)
-    env.pop("DAGSTER_HOME")  # dagster.yaml of the home, as `medallion ui` finds it
-    with open(out, "wb") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "medallion"),
-                "ui",
-                "--port",
-                str(dagster_port),
-                "--mlflow-port",
-                str(mlflow_port),
-            ],
-            env=env,
-            cwd=home,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return process, dagster_port, mlflow_port
-
-
 def _printed_runs_link(out: Path, product: str) -> str:
     """The runs link `medallion ui` printed for a product."""
     for line in out.read_text(errors="replace").splitlines():
@@ -110,7 +84,7 @@ def test_the_uis_show_products_checks_and_the_runs_table(built_world, tmp_path, 
     monkeypatch.chdir(tmp_path)
     ui_home(built_world, tmp_path)
     out = tmp_path / "medallion-ui.log"
-    process, dagster_port, mlflow_port = _start_ui(tmp_path, out)
+    process, dagster_port, mlflow_port = start_medallion_ui(tmp_path, out)
     dagster = f"http://127.0.0.1:{dagster_port}"
     mlflow = f"http://127.0.0.1:{mlflow_port}"
     try:

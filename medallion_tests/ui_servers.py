@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -60,3 +62,26 @@ def home_env(home: Path) -> dict[str, str]:
     (home / "dagster_home").mkdir(exist_ok=True)
     env.update(MEDALLION_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"))
     return env
+
+
+def start_medallion_ui(
+    home: Path, out: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int, int]:
+    """`medallion ui` (Dagster webserver and daemon, MLflow UI) on free ports in `home`, with
+    the home's dagster.yaml, in a process group of its own, its output in `out`; the process
+    and the Dagster and MLflow ports."""
+    dagster_port, mlflow_port = free_port(), free_port()
+    env = home_env(home) | (extra_env or {})
+    env.pop("DAGSTER_HOME")  # dagster.yaml of the home, as `medallion ui` finds it
+    command = [str(Path(sys.executable).parent / "medallion"), "ui"]
+    command += ["--port", str(dagster_port), "--mlflow-port", str(mlflow_port)]
+    with open(out, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, dagster_port, mlflow_port
