@@ -65,12 +65,12 @@ def home_env(home: Path) -> dict[str, str]:
 
 
 def start_medallion_ui(
-    home: Path, out: Path, extra_env: dict[str, str] | None = None
+    home: Path, out: Path, extra_env: dict[str, str] | None = None, *, mlflow: bool = True
 ) -> tuple[subprocess.Popen, int, int]:
-    """`medallion ui` (Dagster webserver and daemon, MLflow UI) on free ports in `home`, with
-    the home's dagster.yaml, in a process group of its own, its output in `out`; the process
-    and the Dagster and MLflow ports."""
-    dagster_port, mlflow_port = free_port(), free_port()
+    """`medallion ui` (Dagster webserver and daemon, and the MLflow UI unless `mlflow` is
+    False) on free ports in `home`, with the home's dagster.yaml, in a process group of its
+    own, its output in `out`; the process and the Dagster and MLflow ports."""
+    dagster_port, mlflow_port = free_port(), free_port() if mlflow else 0
     env = home_env(home) | (extra_env or {})
     env.pop("DAGSTER_HOME")  # dagster.yaml of the home, as `medallion ui` finds it
     command = [str(Path(sys.executable).parent / "medallion"), "ui"]
