@@ -4,10 +4,9 @@ MLflow's loaders copy a model's files into a new temporary folder and never remo
 the artifacts are not a local folder (a tracking server, an object store) or the URI is a
 run's (`runs:/…`): with artifacts in a bucket or behind a server, every daily drift
 evaluation, service start and training run left one copy of a model in the temporary
-directory. Loading goes
-through a scratch folder removed once the model is in memory (a scikit-learn pipeline,
-wrapped or not, needs none of its files afterwards); from a local store that costs one copy
-of the model's files (1-2 MB for the shipped products).
+directory. Loading goes through a scratch folder removed once the model is in memory (a
+scikit-learn pipeline, wrapped or not, needs none of its files afterwards); from a local
+store that costs one copy of the model's files (1-2 MB for the shipped products).
 """
 
 from __future__ import annotations
