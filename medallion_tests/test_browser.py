@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 from pathlib import Path
 
 import dagster as dg
@@ -16,10 +15,9 @@ import pytest
 from medallion.assets.ml import ml_assets
 from medallion.build import build_resources, product_assets
 from medallion.ml import links
-from medallion.servers import stop_group
 from medallion.settings import Settings
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, ml_spec
-from medallion_tests.ui_servers import graphql, start_medallion_ui, wait_for_http
+from medallion_tests.ui_servers import graphql, start_medallion_ui, stop_medallion_ui, wait_for_http
 from medallion_tests.worlds import World
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,8 +123,4 @@ def test_the_uis_show_products_checks_and_the_runs_table(built_world, tmp_path, 
             shows("Version 1", re.compile(r"^@\s*champion$"), shot="mlflow_model")
             browser.close()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        finally:
-            stop_group(process)
+        stop_medallion_ui(process)

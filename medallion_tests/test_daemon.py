@@ -5,7 +5,6 @@ other action."""
 from __future__ import annotations
 
 import shutil
-import signal
 import time
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import pytest
 
 from medallion.demo import materialize_all
 from medallion.resources.warehouse import connect
-from medallion.servers import stop_group
 from medallion.spec import load_spec
 from medallion_tests.conftest import write
-from medallion_tests.ui_servers import graphql, start_medallion_ui
+from medallion_tests.ui_servers import graphql, start_medallion_ui, stop_medallion_ui
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,11 +68,7 @@ def test_a_file_dropped_while_the_daemon_runs_reaches_gold(settings, spec_path, 
         gold = graphql(port, GOLD_MATERIALIZATION % str(GOLD).replace("'", '"'))
         assert gold["assetNodes"][0]["assetMaterializations"] == [{"runId": run["runId"]}]
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        finally:
-            stop_group(process)
+        stop_medallion_ui(process)
 
     with connect(settings.warehouse, read_only=True) as con:
         revenue = con.execute(

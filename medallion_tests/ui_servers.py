@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from medallion.servers import stop_group
 
 
 def free_port() -> int:
@@ -85,3 +88,13 @@ def start_medallion_ui(
             start_new_session=True,
         )
     return process, dagster_port, mlflow_port
+
+
+def stop_medallion_ui(process: subprocess.Popen) -> None:
+    """Stop `medallion ui` as Ctrl-C would (SIGTERM, its servers stop together), then make
+    sure nothing of its process group is left."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    finally:
+        stop_group(process)
