@@ -4,6 +4,7 @@ other action."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_a_file_dropped_while_the_daemon_runs_reaches_gold(settings, spec_path, 
         assert run["status"] == "SUCCESS", tags
         assert tags["dagster/sensor_name"] == "shop_landing"
         assert tags["medallion/product"] == "shop"
-        gold = graphql(port, GOLD_MATERIALIZATION % str(GOLD).replace("'", '"'))
+        gold = graphql(port, GOLD_MATERIALIZATION % json.dumps(GOLD))
         assert gold["assetNodes"][0]["assetMaterializations"] == [{"runId": run["runId"]}]
     finally:
         stop_medallion_ui(process)

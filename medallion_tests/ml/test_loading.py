@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 import mlflow
+import mlflow.sklearn
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
