@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from medallion.products.churn.generator import generate
-from medallion_tests.pipeline_processes import start_pipeline
+from medallion_tests.pipeline_processes import pipeline_logs, start_pipeline
 
 RUNS = 8
 
@@ -24,7 +24,7 @@ def test_eight_concurrent_runs_all_succeed_without_double_ingestion(tmp_path):
     dg.DagsterInstance.from_config(str(home / "dagster")).dispose()
     processes = [start_pipeline(home, landing) for _ in range(RUNS)]
     codes = [p.wait(timeout=600) for p in processes]
-    assert codes == [0] * RUNS
+    assert codes == [0] * RUNS, pipeline_logs(home)
     with duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True) as con:
         for source, expected in rows.items():
             assert (

@@ -83,6 +83,13 @@ def run_daily(
     for days in histories:
         print(f"[daily {size_label(rows)}] {days} days: building history, then the increment ...")
         results.append(run_history(spec, rows_per_day, days, seed, scratch / f"daily-{days}"))
+    return daily_report(rows, results)
+
+
+def daily_report(rows: int, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of the histories run, shortest first, with each target's observed value:
+    the shortest history's increment over its full build, the longest increment over the
+    shortest, the largest increment's peak memory, the shortest's time to its first step."""
     first = results[0]["increment"]
     last = results[-1]["increment"]
     return {
