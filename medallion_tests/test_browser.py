@@ -17,7 +17,13 @@ from medallion.build import build_resources, product_assets
 from medallion.ml import links
 from medallion.settings import Settings
 from medallion_tests.assets.ml_runs import CHURN_LENIENT, ml_spec
-from medallion_tests.ui_servers import graphql, start_medallion_ui, stop_medallion_ui, wait_for_http
+from medallion_tests.ui_servers import (
+    assert_stopped_cleanly,
+    graphql,
+    start_medallion_ui,
+    stop_medallion_ui,
+    wait_for_http,
+)
 from medallion_tests.worlds import World
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,4 +129,6 @@ def test_the_uis_show_products_checks_and_the_runs_table(built_world, tmp_path, 
             shows("Version 1", re.compile(r"^@\s*champion$"), shot="mlflow_model")
             browser.close()
     finally:
-        stop_medallion_ui(process)
+        stopped = stop_medallion_ui(process)
+    assert_stopped_cleanly(stopped, dagster_port, mlflow_port)
+    assert (tmp_path / "data" / "mlflow" / "mlflow.db").is_file()  # the store the UI showed

@@ -16,7 +16,12 @@ from medallion.demo import materialize_all
 from medallion.resources.warehouse import connect
 from medallion.spec import load_spec
 from medallion_tests.conftest import write
-from medallion_tests.ui_servers import graphql, start_medallion_ui, stop_medallion_ui
+from medallion_tests.ui_servers import (
+    assert_stopped_cleanly,
+    graphql,
+    start_medallion_ui,
+    stop_medallion_ui,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +74,9 @@ def test_a_file_dropped_while_the_daemon_runs_reaches_gold(settings, spec_path, 
         gold = graphql(port, GOLD_MATERIALIZATION % json.dumps(GOLD))
         assert gold["assetNodes"][0]["assetMaterializations"] == [{"runId": run["runId"]}]
     finally:
-        stop_medallion_ui(process)
+        stopped = stop_medallion_ui(process)
+    assert_stopped_cleanly(stopped, port)
+    assert (tmp_path / "data" / "dagster" / "storage").is_dir()  # the home's dagster.yaml
 
     with connect(settings.warehouse, read_only=True) as con:
         revenue = con.execute(

@@ -1,14 +1,13 @@
-"""Servers: the Dagster webserver serves the asset graph over GraphQL on loopback, and
-`medallion ui` stops with all its children on SIGTERM."""
+"""Servers: the Dagster webserver serves the asset graph over GraphQL on loopback, and server
+groups stop together. That `medallion ui` stops with all its children on SIGTERM is
+asserted by every test that starts it (ui_servers.assert_stopped_cleanly)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,29 +24,6 @@ from medallion_tests.ui_servers import free_port, graphql, home_env
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_GRAPH = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
-
-
-def _descendants(pid: int) -> set[int]:
-    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-    children: dict[int, list[int]] = {}
-    for line in table.splitlines():
-        child, parent = map(int, line.split())
-        children.setdefault(parent, []).append(child)
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
 def test_warning_when_bound_beyond_loopback(capsys):
@@ -113,34 +89,3 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         for s in ("customers", "subscriptions", "usage_events", "payments", "support_tickets")
     }
     assert not group_exists(process.pid)
-
-
-@pytest.mark.slow
-def test_medallion_ui_stops_with_all_children_on_sigterm(tmp_path):
-    for name in ("workspace.yaml", "dagster.yaml"):
-        (tmp_path / name).write_text((ROOT / name).read_text())
-    port = free_port()
-    env = home_env(tmp_path)
-    env.pop("DAGSTER_HOME")
-    process = subprocess.Popen(
-        [str(BIN / "medallion"), "ui", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        assert graphql(port, "{ version }")["version"]
-        children = _descendants(process.pid)
-        assert len(children) >= 2  # dagster dev, its webserver and daemon
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-        deadline = time.monotonic() + 20
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not [pid for pid in children if _alive(pid)], "children of medallion ui survived"
-        with pytest.raises(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/graphql", timeout=2)
-        assert (tmp_path / "data" / "dagster" / "storage").is_dir()
-    finally:
-        if group_exists(process.pid):
-            os.killpg(process.pid, signal.SIGKILL)

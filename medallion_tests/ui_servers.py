@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from medallion.servers import stop_group
@@ -90,11 +91,66 @@ def start_medallion_ui(
     return process, dagster_port, mlflow_port
 
 
-def stop_medallion_ui(process: subprocess.Popen) -> None:
+@dataclass(frozen=True)
+class UiStop:
+    """How `medallion ui` ended when stopped: its exit code, how many processes it had
+    started (Dagster's webserver, daemon and code server, the MLflow UI), and which of them
+    were still alive 20 s after it exited."""
+
+    exit_code: int | None
+    children: int
+    survivors: list[int]
+
+
+def stop_medallion_ui(process: subprocess.Popen) -> UiStop:
     """Stop `medallion ui` as Ctrl-C would (SIGTERM, its servers stop together), then make
-    sure nothing of its process group is left."""
+    sure nothing of its process group is left; what was seen before that clean-up."""
+    children = descendants(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=60)
+        code = process.wait(timeout=60)
+        deadline = time.monotonic() + 20
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    except subprocess.TimeoutExpired:
+        code = None
     finally:
+        survivors = sorted(pid for pid in children if alive(pid))
         stop_group(process)
+    return UiStop(code, len(children), survivors)
+
+
+def assert_stopped_cleanly(stop: UiStop, *ports: int) -> None:
+    """`medallion ui` exited 0 on SIGTERM with every server it started, and its ports are
+    closed."""
+    assert stop.exit_code == 0, stop
+    assert stop.children >= 2, stop  # at least dagster dev and its webserver
+    assert not stop.survivors, f"children of medallion ui survived: {stop}"
+    for port in ports:
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (children, their children, ...)."""
+    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in table.splitlines():
+        child, parent = map(int, line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))

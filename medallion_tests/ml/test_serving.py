@@ -1,6 +1,7 @@
 """`medallion serve` serves the champion over HTTP (MLflow's scoring protocol) with the same
-predictions as in process, and `medallion ui` starts the MLflow UI beside Dagster; both stop with their children.
-The champion's logged model carries its run's holdout metrics (MLflow's model view)."""
+predictions as in process, and stops with its children. The champion's logged model carries
+its run's holdout metrics (MLflow's model view). That `medallion ui` starts the MLflow UI on
+the home's store is shown by the browser test."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,6 @@ from medallion.spec import load_spec
 from medallion_tests.conftest import write
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = """
 name: shop
 description: A product with a model, for the serving tests.
@@ -166,42 +165,6 @@ def test_medallion_serve_without_a_champion_starts_and_scoring_says_why(tmp_path
         wait_until_ready(url, timeout_s=120)
         with pytest.raises(RuntimeError, match=r"503.*materialize shop/ml/\* first"):
             http_predict(url)(pd.DataFrame({"amount": [1.0], "visits": [2.0], "plan": ["pro"]}))
-    finally:
-        _stop(process)
-
-
-@pytest.mark.slow
-def test_medallion_ui_starts_the_mlflow_ui_on_the_same_store(tmp_path):
-    for name in ("workspace.yaml", "dagster.yaml"):
-        (tmp_path / name).write_text((ROOT / name).read_text())
-    mlflow_port = _free_port()
-    process = subprocess.Popen(
-        [
-            str(BIN / "medallion"),
-            "ui",
-            "--port",
-            str(_free_port()),
-            "--mlflow-port",
-            str(mlflow_port),
-        ],
-        env=_env(tmp_path),
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{mlflow_port}/health", timeout=5
-                ) as response:
-                    assert response.read() == b"OK"
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        assert (tmp_path / "data" / "mlflow" / "mlflow.db").is_file()
     finally:
         _stop(process)
 
