@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.queues import SimpleQueue
 
 import dagster as dg
 
@@ -78,22 +80,38 @@ def run_side_by_side(
     settings: Settings,
     instance: dg.DagsterInstance,
     options: TimelineOptions,
-    echo: Echo = print,
+    echo: Echo | None = None,
 ) -> list[ProductTimeline]:
     """Every product's timeline (medallion.timeline), in processes of their own when there
-    are cores for it; the timelines in the order of `specs`."""
+    are cores for it; the timelines in the order of `specs`. Their progress lines reach
+    `echo` (print, flushed, by default) in this process, as they come."""
+    echo = echo or _print_now
     workers = workers_for(specs, instance)
     if workers == 1:
         return [_timeline(spec, settings, instance, options, echo) for spec in specs]
     _prepare_shared_stores(settings)
     # Forked from a fresh server that imported the package once (no locks or threads of
     # this process copied mid-use), rather than each worker importing it again (~6 s CPU).
+    # The server's output is wherever this process's was when the server started, so the
+    # workers send their lines here.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([PRELOAD])
+    lines = context.SimpleQueue()
+    printer = threading.Thread(target=_echo_lines, args=(lines, echo), daemon=True)
+    printer.start()
     ref = instance.get_ref()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_timeline_in_worker, s, settings, ref, options) for s in specs]
-        return [future.result() for future in futures]
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_send_lines_to,
+            initargs=(lines,),
+        ) as pool:
+            futures = [pool.submit(_timeline_in_worker, s, settings, ref, options) for s in specs]
+            return [future.result() for future in futures]
+    finally:
+        lines.put(None)
+        printer.join()
 
 
 def _timeline(
@@ -108,11 +126,27 @@ def _timeline(
     return ProductTimeline(spec.name, report, RunsDigest.of(operator.results))
 
 
+_lines_to_parent: SimpleQueue | None = None
+"""In a worker: where its progress lines go (the parent's `echo`)."""
+
+
+def _send_lines_to(lines: SimpleQueue) -> None:
+    global _lines_to_parent
+    _lines_to_parent = lines
+
+
+def _echo_lines(lines: SimpleQueue, echo: Echo) -> None:
+    """The parent's side: each worker's line to `echo`, until None."""
+    while (line := lines.get()) is not None:
+        echo(line)
+
+
 def _timeline_in_worker(
     spec: ProductSpec, settings: Settings, ref: dg.InstanceRef, options: TimelineOptions
 ) -> ProductTimeline:
+    assert _lines_to_parent is not None
     with dg.DagsterInstance.from_ref(ref) as instance:
-        return _timeline(spec, settings, instance, options, _print_now)
+        return _timeline(spec, settings, instance, options, _lines_to_parent.put)
 
 
 def _print_now(line: str) -> None:
