@@ -17,7 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 
-PRELOAD = ["medallion.preload_ingest", "medallion.demo"]
+from medallion.assets.executors import CHECKS_PRELOAD
+
+PRELOAD = [CHECKS_PRELOAD, "medallion.demo"]
 """What a zone run imports: the zones, Great Expectations, the in-process materialization."""
 
 _FORKSERVER = multiprocessing.get_context("forkserver")
@@ -49,6 +51,7 @@ def _materialize_churn(env: dict[str, str], cwd: str) -> None:
     log = os.open(f"pipeline-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log, 1)
     os.dup2(log, 2)
+    os.close(log)
 
     from medallion.demo import materialize_all
     from medallion.settings import Settings
